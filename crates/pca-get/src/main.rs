@@ -1,0 +1,101 @@
+//! pca-get: fetch an issued certificate with the chain above it, or a CA's root.
+
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use pca_mesh::bundle::{Bundle, Input};
+use pca_mesh::ca;
+use pca_mesh::pemfile;
+use pca_mesh::steps;
+use pca_mesh::{Error, cli, fsio};
+
+/// Fetch an issued certificate, the chain above it and the root.
+///
+/// Takes the certificate id as an argument, or on standard input alone or in the
+/// bundle from pca-issue. With a bundle it prints the bundle with certificate (the
+/// intermediate alone), chain (every CA above it, issuer first, root last) and root
+/// set; with a bare id it prints clean PEM: the certificate, then the chain.
+///
+/// --root prints only the self-signed root at the top of the chain (with --ca and no
+/// certificate id: the root above that CA).
+#[derive(Parser, Debug)]
+#[command(name = "pca-get", version, after_help = cli::EXIT_CODES)]
+struct Cli {
+    /// Certificate id (file:DIR/certificate/SERIAL); default: standard input.
+    #[arg(value_name = "CERTIFICATE_ID")]
+    certificate_id: Option<String>,
+    /// Print only the self-signed root.
+    #[arg(long)]
+    root: bool,
+    /// The CA, when there is no certificate id (with --root).
+    #[arg(long, env = "PCA_MESH_CA", value_name = "CA")]
+    ca: Option<String>,
+    /// Output form [default: bundle for bundle input, pem otherwise].
+    #[arg(long, value_enum)]
+    output: Option<Output>,
+    #[command(flatten)]
+    meta: cli::Meta,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// The JSON bundle.
+    Bundle,
+    /// PEM blocks: certificate, then the chain.
+    Pem,
+}
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    if let Some(code) = args.meta.handle::<Cli>() {
+        return code;
+    }
+    cli::finish("pca-get", run(args))
+}
+
+fn run(args: Cli) -> Result<(), Error> {
+    let (bundle, from_bundle) = match &args.certificate_id {
+        Some(id) => (
+            Bundle {
+                certificate_id: Some(id.clone()),
+                ..Bundle::default()
+            },
+            false,
+        ),
+        None if args.root && args.ca.is_some() => {
+            let ca = ca::open(args.ca.as_deref().unwrap_or_default())?;
+            let root = ca::root_of(&ca.ca_certificate()?)?;
+            return fsio::print(&pemfile::encode_certificates([root.as_slice()]));
+        }
+        None => match Input::parse(&fsio::read_stdin("a certificate id or a pca-issue bundle")?)? {
+            Input::Bundle(b) => (*b, true),
+            Input::Id(id) => (
+                Bundle {
+                    certificate_id: Some(id),
+                    ..Bundle::default()
+                },
+                false,
+            ),
+            Input::Pem(_) => {
+                return Err(Error::Bundle(
+                    "expected a certificate id or a pca-issue bundle on standard input, got PEM".into(),
+                ));
+            }
+        },
+    };
+    let id = Bundle::require(&bundle.certificate_id, "certificate_id", "pca-issue")?;
+    let ca = ca::open(&ca::ca_of_certificate_id(id)?)?;
+    let bundle = steps::get(ca.as_ref(), bundle)?;
+    if args.root {
+        return fsio::print(bundle.root.as_deref().unwrap_or_default());
+    }
+    let output = args.output.unwrap_or(if from_bundle { Output::Bundle } else { Output::Pem });
+    match output {
+        Output::Bundle => fsio::print(&bundle.to_json()),
+        Output::Pem => fsio::print(&format!(
+            "{}{}",
+            bundle.certificate.as_deref().unwrap_or_default(),
+            bundle.chain.as_deref().unwrap_or_default()
+        )),
+    }
+}

@@ -1,0 +1,1 @@
+//! Table of rcgen-built bundles, one per refusal.
