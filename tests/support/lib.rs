@@ -12,27 +12,41 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The directory holding the built binaries (the test executable's profile dir).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test-exe>
-    exe.parent().and_then(Path::parent).expect("profile dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("profile dir")
+        .to_path_buf()
 }
 
 /// Path of a built binary; panics with the fix when it is missing.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.exists(), "{} is not built; run `cargo build --bins` first (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is not built; run `cargo build --bins` first (make test does)",
+        p.display()
+    );
     p
 }
 
 /// The project's Python (the venv `scripts/venv.sh` makes), for the test services.
 pub fn python() -> PathBuf {
     let p = root().join(".venv/bin/python");
-    assert!(p.exists(), "{} is missing; run scripts/venv.sh (make test does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing; run scripts/venv.sh (make test does)",
+        p.display()
+    );
     p
 }
 
@@ -51,16 +65,28 @@ impl Run {
     /// Panics with the whole output unless the exit code is 0.
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success; stderr:\n{}\nstdout:\n{}", self.stderr, self.stdout);
+        assert_eq!(
+            self.code, 0,
+            "expected success; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
         self
     }
 
     /// Panics unless the exit code is `code` and stderr contains every needle.
     #[track_caller]
     pub fn fails(self, code: i32, needles: &[&str]) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}; stderr:\n{}\nstdout:\n{}", self.stderr, self.stdout);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
         for n in needles {
-            assert!(self.stderr.contains(n), "stderr lacks {n:?}:\n{}", self.stderr);
+            assert!(
+                self.stderr.contains(n),
+                "stderr lacks {n:?}:\n{}",
+                self.stderr
+            );
         }
         self
     }
@@ -88,7 +114,13 @@ impl Cmd {
         let mut cmd = Command::new(bin(name));
         cmd.current_dir(dir);
         // Keep the user's environment from steering the tests.
-        for v in ["PCA_MESH_CA", "KUBECONFIG", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION"] {
+        for v in [
+            "PCA_MESH_CA",
+            "KUBECONFIG",
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "AWS_REGION",
+        ] {
             cmd.env_remove(v);
         }
         Cmd { cmd, stdin: None }
@@ -107,6 +139,12 @@ impl Cmd {
         self
     }
 
+    /// Adds one path argument.
+    pub fn arg_path(mut self, p: &Path) -> Cmd {
+        self.cmd.arg(p);
+        self
+    }
+
     /// Sets an environment variable.
     pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Cmd {
         self.cmd.env(k, v);
@@ -122,7 +160,11 @@ impl Cmd {
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.cmd.spawn().expect("spawn");
         if let Some(data) = self.stdin.take() {
             let mut si = child.stdin.take().expect("stdin");
@@ -135,7 +177,11 @@ impl Cmd {
 
 /// Runs a shell pipeline (`bash -o pipefail -c`) in `dir` with the binaries on PATH.
 pub fn sh(script: &str, dir: &Path) -> Run {
-    let path = format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     Cmd::program("bash", dir)
         .args(["-euo", "pipefail", "-c", script])
         .env("PATH", path)
@@ -167,7 +213,11 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut line = String::new();
         out.read_line(&mut line).expect("read ready line");
-        assert!(Instant::now() < deadline && !line.trim().is_empty(), "{} did not start", script.display());
+        assert!(
+            Instant::now() < deadline && !line.trim().is_empty(),
+            "{} did not start",
+            script.display()
+        );
         // Drain the rest of stdout so the service never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut sink = Vec::new();
@@ -223,7 +273,10 @@ impl PcaEmulator {
 
 /// A fresh temporary working directory.
 pub fn workdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("pca-mesh-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("pca-mesh-test-")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// File mode bits (Unix).

@@ -108,7 +108,9 @@ fn run(args: Cli) -> Result<(), Error> {
     let bundle = if args.cert.is_some() {
         None
     } else {
-        match Input::parse(&fsio::read_stdin("a pca-get bundle (or pass --cert, --chain, --key, --root)")?)? {
+        match Input::parse(&fsio::read_stdin(
+            "a pca-get bundle (or pass --cert, --chain, --key, --root)",
+        )?)? {
             Input::Bundle(b) => Some(*b),
             _ => {
                 return Err(Error::Bundle(

@@ -78,7 +78,8 @@ fn run(args: Cli) -> Result<(), Error> {
             ),
             Input::Pem(_) => {
                 return Err(Error::Bundle(
-                    "expected a certificate id or a pca-issue bundle on standard input, got PEM".into(),
+                    "expected a certificate id or a pca-issue bundle on standard input, got PEM"
+                        .into(),
                 ));
             }
         },
@@ -89,7 +90,11 @@ fn run(args: Cli) -> Result<(), Error> {
     if args.root {
         return fsio::print(bundle.root.as_deref().unwrap_or_default());
     }
-    let output = args.output.unwrap_or(if from_bundle { Output::Bundle } else { Output::Pem });
+    let output = args.output.unwrap_or(if from_bundle {
+        Output::Bundle
+    } else {
+        Output::Pem
+    });
     match output {
         Output::Bundle => fsio::print(&bundle.to_json()),
         Output::Pem => fsio::print(&format!(

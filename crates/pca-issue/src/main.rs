@@ -97,20 +97,32 @@ fn init_options(args: &Cli, cn: &str, validity: Validity) -> InitOptions {
             ..Subject::default()
         },
         validity,
-        usage_mode: if args.short_lived { UsageMode::ShortLivedCertificate } else { UsageMode::GeneralPurpose },
+        usage_mode: if args.short_lived {
+            UsageMode::ShortLivedCertificate
+        } else {
+            UsageMode::GeneralPurpose
+        },
         force: args.force,
     }
 }
 
 fn run(args: Cli) -> Result<(), Error> {
     if let Some(dir) = &args.init_root {
-        let opts = init_options(&args, "pca-mesh Root CA", args.validity.unwrap_or(Validity::Years(10)));
+        let opts = init_options(
+            &args,
+            "pca-mesh Root CA",
+            args.validity.unwrap_or(Validity::Years(10)),
+        );
         let ca = LocalCa::init_root(dir, &opts)?;
         return fsio::print(&format!("{}\n", ca.id()));
     }
     if let Some(dir) = &args.init_subordinate {
         let parent = ca::open(&steps::ca_spec(args.ca.as_deref(), None)?)?;
-        let opts = init_options(&args, "pca-mesh Subordinate CA", args.validity.unwrap_or(Validity::Years(5)));
+        let opts = init_options(
+            &args,
+            "pca-mesh Subordinate CA",
+            args.validity.unwrap_or(Validity::Years(5)),
+        );
         let template = args.template.unwrap_or(Template::SubordinateCa(1));
         let ca = LocalCa::init_subordinate(dir, &opts, parent.as_ref(), template)?;
         return fsio::print(&format!("{}\n", ca.id()));
@@ -123,7 +135,10 @@ fn run(args: Cli) -> Result<(), Error> {
         Input::Bundle(b) => b.ca.clone(),
         _ => None,
     };
-    let ca: Box<dyn CertificateAuthority> = ca::open(&steps::ca_spec(args.ca.as_deref().or(bundle_ca.as_deref()), None)?)?;
+    let ca: Box<dyn CertificateAuthority> = ca::open(&steps::ca_spec(
+        args.ca.as_deref().or(bundle_ca.as_deref()),
+        None,
+    )?)?;
     let opts = IssueOptions {
         template: args.template.unwrap_or_default(),
         validity: args.validity.unwrap_or_default(),

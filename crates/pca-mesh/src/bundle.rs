@@ -60,12 +60,13 @@ pub struct Bundle {
 impl Bundle {
     /// Parses a bundle from JSON text.
     pub fn from_json(text: &str) -> Result<Bundle, Error> {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| Error::Bundle(format!("is not valid JSON ({e})")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| Error::Bundle(format!("is not valid JSON ({e})")))?;
         if !v.is_object() {
             return Err(Error::Bundle("must be a JSON object".into()));
         }
-        serde_json::from_value(v).map_err(|e| Error::Bundle(format!("has a field of the wrong type ({e})")))
+        serde_json::from_value(v)
+            .map_err(|e| Error::Bundle(format!("has a field of the wrong type ({e})")))
     }
 
     /// The bundle as one line of JSON with a trailing newline.
@@ -76,11 +77,19 @@ impl Bundle {
     }
 
     /// A required field, or an error naming it and the tool that sets it.
-    pub fn require<'a>(field: &'a Option<String>, name: &str, set_by: &str) -> Result<&'a str, Error> {
+    pub fn require<'a>(
+        field: &'a Option<String>,
+        name: &str,
+        set_by: &str,
+    ) -> Result<&'a str, Error> {
         field
             .as_deref()
             .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| Error::Bundle(format!("has no \"{name}\" field; it is set by {set_by} earlier in the pipeline")))
+            .ok_or_else(|| {
+                Error::Bundle(format!(
+                    "has no \"{name}\" field; it is set by {set_by} earlier in the pipeline"
+                ))
+            })
     }
 }
 
@@ -100,7 +109,9 @@ impl Input {
     pub fn parse(text: &str) -> Result<Input, Error> {
         let t = text.trim();
         if t.is_empty() {
-            return Err(Error::Bundle("standard input is empty; expected a bundle, PEM or an identifier".into()));
+            return Err(Error::Bundle(
+                "standard input is empty; expected a bundle, PEM or an identifier".into(),
+            ));
         }
         if t.starts_with('{') {
             return Ok(Input::Bundle(Box::new(Bundle::from_json(t)?)));
@@ -123,7 +134,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_pass_through() {
-        let b = Bundle::from_json(r#"{"cluster":"c1","x_custom":{"a":[1,2]},"zz":"keep"}"#).unwrap();
+        let b =
+            Bundle::from_json(r#"{"cluster":"c1","x_custom":{"a":[1,2]},"zz":"keep"}"#).unwrap();
         assert_eq!(b.cluster.as_deref(), Some("c1"));
         let out: Value = serde_json::from_str(&b.to_json()).unwrap();
         assert_eq!(out["x_custom"]["a"][1], 2);
@@ -133,8 +145,14 @@ mod tests {
     #[test]
     fn input_kinds() {
         assert!(matches!(Input::parse("{}").unwrap(), Input::Bundle(_)));
-        assert!(matches!(Input::parse("-----BEGIN X-----\n").unwrap(), Input::Pem(_)));
-        assert!(matches!(Input::parse("arn:aws:acm-pca:us-east-1:1:certificate-authority/x\n").unwrap(), Input::Id(_)));
+        assert!(matches!(
+            Input::parse("-----BEGIN X-----\n").unwrap(),
+            Input::Pem(_)
+        ));
+        assert!(matches!(
+            Input::parse("arn:aws:acm-pca:us-east-1:1:certificate-authority/x\n").unwrap(),
+            Input::Id(_)
+        ));
         assert!(Input::parse("two words").is_err());
         assert!(Input::parse("  ").is_err());
         assert!(Bundle::from_json("[1]").is_err());

@@ -40,7 +40,9 @@ pub fn entries(v: &Verified, key_pem: &str, format: Format) -> Vec<Entry> {
     let entry = |name, pem, private| Entry { name, pem, private };
     match format {
         Format::Cacerts => {
-            let chain = pemfile::encode_certificates(std::iter::once(v.cert.as_slice()).chain(v.chain.iter().map(Vec::as_slice)));
+            let chain = pemfile::encode_certificates(
+                std::iter::once(v.cert.as_slice()).chain(v.chain.iter().map(Vec::as_slice)),
+            );
             vec![
                 entry("ca-cert.pem", cert, false),
                 entry("ca-key.pem", key_pem.to_string(), true),
@@ -51,7 +53,9 @@ pub fn entries(v: &Verified, key_pem: &str, format: Format) -> Vec<Entry> {
         Format::Tls => {
             // Everything but the root: istiod builds the chain as tls.crt + ca.crt.
             let below_root = &v.chain[..v.chain.len().saturating_sub(1)];
-            let crt = pemfile::encode_certificates(std::iter::once(v.cert.as_slice()).chain(below_root.iter().map(Vec::as_slice)));
+            let crt = pemfile::encode_certificates(
+                std::iter::once(v.cert.as_slice()).chain(below_root.iter().map(Vec::as_slice)),
+            );
             vec![
                 entry("tls.crt", crt, false),
                 entry("tls.key", key_pem.to_string(), true),
@@ -66,7 +70,12 @@ pub fn manifest(entries: &[Entry], name: &str, namespace: &str, format: Format) 
     let b64 = base64::engine::general_purpose::STANDARD;
     let data: serde_json::Map<String, Value> = entries
         .iter()
-        .map(|e| (e.name.to_string(), Value::String(b64.encode(e.pem.as_bytes()))))
+        .map(|e| {
+            (
+                e.name.to_string(),
+                Value::String(b64.encode(e.pem.as_bytes())),
+            )
+        })
         .collect();
     json!({
         "apiVersion": "v1",
@@ -93,8 +102,17 @@ pub fn write_dir(dir: &Path, entries: &[Entry], force: bool) -> Result<(), Error
         }
     }
     for e in entries {
-        let mode = if e.private { Mode::Private } else { Mode::Public };
-        fsio::write_atomic(&dir.join(e.name), e.pem.as_bytes(), mode, force || !e.private)?;
+        let mode = if e.private {
+            Mode::Private
+        } else {
+            Mode::Public
+        };
+        fsio::write_atomic(
+            &dir.join(e.name),
+            e.pem.as_bytes(),
+            mode,
+            force || !e.private,
+        )?;
     }
     Ok(())
 }

@@ -61,4 +61,4 @@ pub fn note(tool: &str, msg: &str) {
 
 /// Long help text on exit codes, shared by every tool.
 pub const EXIT_CODES: &str = "Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
-3 bundle refused by validation (nothing written).";
+3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";

@@ -1,7 +1,9 @@
 //! Certificate signing requests for cluster intermediate CAs: the subject the guide
 //! uses, optional SANs, and reading a CSR back for signing.
 
-use rcgen::{CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType, KeyPair, SanType};
+use rcgen::{
+    CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType, KeyPair, SanType,
+};
 use rustls_pki_types::CertificateSigningRequestDer;
 
 use crate::error::Error;

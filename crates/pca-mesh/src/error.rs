@@ -55,6 +55,9 @@ pub enum Error {
     /// The CA backend refused or failed.
     #[error("{0}")]
     Ca(String),
+    /// The Kubernetes cluster refused, failed or could not be reached.
+    #[error("{0}")]
+    Cluster(String),
     /// A bundle failed validation; nothing was written.
     #[error(transparent)]
     Refused(#[from] crate::verify::Refusal),
@@ -73,7 +76,7 @@ impl Error {
     /// The process exit status this error maps to (see the README's exit codes).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Refused(_) => 3,
+            Error::Refused(_) | Error::Pem { .. } => 3,
             Error::Argument { .. } => 2,
             _ => 1,
         }

@@ -40,7 +40,8 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Mode, overwrite: bool) -> Re
         set_mode(tmp.path(), 0o644)?;
     }
     if overwrite {
-        tmp.persist(path).map_err(|e| Error::io(path, "replacing", e.error))?;
+        tmp.persist(path)
+            .map_err(|e| Error::io(path, "replacing", e.error))?;
     } else {
         // persist_noclobber fails if the file appeared meanwhile, so a race cannot clobber a key.
         tmp.persist_noclobber(path).map_err(|e| {
@@ -57,7 +58,8 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Mode, overwrite: bool) -> Re
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, "setting permissions", e))
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(path, "setting permissions", e))
 }
 
 #[cfg(not(unix))]
@@ -76,7 +78,9 @@ pub fn read_stdin(what: &str) -> Result<String, Error> {
     if stdin.is_terminal() {
         return Err(Error::Argument {
             flag: "stdin",
-            reason: format!("expected {what} on standard input (pipe it in, or pass it as an argument)"),
+            reason: format!(
+                "expected {what} on standard input (pipe it in, or pass it as an argument)"
+            ),
         });
     }
     let mut s = String::new();
@@ -116,14 +120,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/key.pem");
         write_atomic(&p, b"one", Mode::Private, false).unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(matches!(write_atomic(&p, b"two", Mode::Private, false), Err(Error::WouldOverwrite(_))));
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            write_atomic(&p, b"two", Mode::Private, false),
+            Err(Error::WouldOverwrite(_))
+        ));
         assert_eq!(fs::read(&p).unwrap(), b"one");
         write_atomic(&p, b"two", Mode::Private, true).unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         let q = dir.path().join("cert.pem");
         write_atomic(&q, b"c", Mode::Public, false).unwrap();
-        assert_eq!(fs::metadata(&q).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&q).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         // Nothing but the two files: no temporary left behind.
         let names: Vec<_> = fs::read_dir(dir.path().join("sub")).unwrap().collect();
         assert_eq!(names.len(), 1);

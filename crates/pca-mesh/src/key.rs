@@ -51,7 +51,9 @@ impl KeyType {
     /// The signature algorithm a key of this type signs with by default, as PCA picks it.
     pub fn default_signing_algorithm(self) -> SigningAlgorithm {
         match self {
-            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => SigningAlgorithm::Sha256WithRsa,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+                SigningAlgorithm::Sha256WithRsa
+            }
             KeyType::EcdsaP256 => SigningAlgorithm::Sha256WithEcdsa,
             KeyType::EcdsaP384 => SigningAlgorithm::Sha384WithEcdsa,
         }
@@ -65,9 +67,15 @@ impl KeyType {
     /// Generates a fresh key pair of this type.
     pub fn generate(self) -> Result<KeyPair, Error> {
         let made = match self {
-            KeyType::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048),
-            KeyType::Rsa3072 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072),
-            KeyType::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_4096),
+            KeyType::Rsa2048 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+            }
+            KeyType::Rsa3072 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_3072)
+            }
+            KeyType::Rsa4096 => {
+                KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_4096)
+            }
             KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
             KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
         };
@@ -118,7 +126,10 @@ impl FromStr for KeyType {
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown key type {s:?}; expected one of {}", names.join(", "))
+                format!(
+                    "unknown key type {s:?}; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -144,13 +155,18 @@ pub fn from_der(named: &Named, alg: Option<SigningAlgorithm>) -> Result<LoadedKe
         what: named.source.clone(),
         reason,
     };
-    let der = PrivateKeyDer::try_from(named.der.as_slice()).map_err(|e| bad(format!("is not a private key ({e})")))?;
-    let probe = KeyPair::try_from(&der).map_err(|e| bad(format!("is not a usable private key ({e})")))?;
-    let key_type = KeyType::of_spki(&probe.subject_public_key_info())
-        .ok_or_else(|| bad("holds a key type the tools do not support (use RSA 2048-4096 or ECDSA P-256/P-384)".into()))?;
+    let der = PrivateKeyDer::try_from(named.der.as_slice())
+        .map_err(|e| bad(format!("is not a private key ({e})")))?;
+    let probe =
+        KeyPair::try_from(&der).map_err(|e| bad(format!("is not a usable private key ({e})")))?;
+    let key_type = KeyType::of_spki(&probe.subject_public_key_info()).ok_or_else(|| {
+        bad(
+            "holds a key type the tools do not support (use RSA 2048-4096 or ECDSA P-256/P-384)"
+                .into(),
+        )
+    })?;
     let alg = alg.unwrap_or(key_type.default_signing_algorithm());
-    let rcgen_alg = alg.rcgen_for(key_type).map_err(|reason| bad(reason))?;
+    let rcgen_alg = alg.rcgen_for(key_type).map_err(&bad)?;
     let pair = KeyPair::from_der_and_sign_algo(&der, rcgen_alg).map_err(|e| bad(e.to_string()))?;
     Ok(LoadedKey { pair, key_type })
 }
-

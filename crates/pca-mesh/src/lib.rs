@@ -7,6 +7,7 @@ pub mod ca;
 pub mod cacerts;
 pub mod cert;
 pub mod cli;
+pub mod cluster;
 pub mod csr;
 pub mod error;
 pub mod fsio;

@@ -82,7 +82,10 @@ pub fn parse_csr(text: &str, source: &str) -> Result<Named, Error> {
     if b.len() != 1 {
         return Err(Error::Pem {
             source_name: source.to_string(),
-            reason: format!("holds {} PEM blocks where one CERTIFICATE REQUEST was expected", b.len()),
+            reason: format!(
+                "holds {} PEM blocks where one CERTIFICATE REQUEST was expected",
+                b.len()
+            ),
         });
     }
     let b = b.remove(0);
@@ -101,7 +104,10 @@ pub fn parse_private_key(text: &str, source: &str) -> Result<(Named, String), Er
     if b.len() != 1 {
         return Err(Error::Pem {
             source_name: source.to_string(),
-            reason: format!("holds {} PEM blocks where one private key was expected", b.len()),
+            reason: format!(
+                "holds {} PEM blocks where one private key was expected",
+                b.len()
+            ),
         });
     }
     let b = b.remove(0);
@@ -121,7 +127,12 @@ pub fn parse_private_key(text: &str, source: &str) -> Result<(Named, String), Er
 /// PEM text for DER blocks with one label, LF line endings, one block after another.
 pub fn encode<'a>(label: &str, ders: impl IntoIterator<Item = &'a [u8]>) -> String {
     ders.into_iter()
-        .map(|d| pem::encode(&pem::Pem::new(label, d.to_vec())))
+        .map(|d| {
+            pem::encode_config(
+                &pem::Pem::new(label, d.to_vec()),
+                pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+            )
+        })
         .collect()
 }
 

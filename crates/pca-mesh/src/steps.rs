@@ -50,7 +50,8 @@ pub fn make_csr(req: &CsrRequest) -> Result<Bundle, Error> {
         (None, None) => {
             return Err(Error::Argument {
                 flag: "--key-out",
-                reason: "without --cluster, say where the private key goes with --key-out PATH".into(),
+                reason: "without --cluster, say where the private key goes with --key-out PATH"
+                    .into(),
             });
         }
     };
@@ -60,7 +61,12 @@ pub fn make_csr(req: &CsrRequest) -> Result<Bundle, Error> {
     }
     let key = req.key_type.generate()?;
     let csr_pem = csr::build(&subject, &req.sans, &key)?;
-    fsio::write_atomic(&key_path, key.serialize_pem().as_bytes(), Mode::Private, req.force)?;
+    fsio::write_atomic(
+        &key_path,
+        key.serialize_pem().as_bytes(),
+        Mode::Private,
+        req.force,
+    )?;
     Ok(Bundle {
         cluster: req.cluster.clone(),
         key_type: Some(req.key_type.name().into()),
@@ -73,14 +79,17 @@ pub fn make_csr(req: &CsrRequest) -> Result<Bundle, Error> {
 fn check_cluster_name(c: &str) -> Result<(), Error> {
     let ok = !c.is_empty()
         && c.len() <= 63
-        && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
+        && c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
         && !c.starts_with('.');
     if ok {
         Ok(())
     } else {
         Err(Error::Argument {
             flag: "--cluster",
-            reason: format!("{c:?} is not a usable cluster name (letters, digits, '-', '_', '.', at most 63)"),
+            reason: format!(
+                "{c:?} is not a usable cluster name (letters, digits, '-', '_', '.', at most 63)"
+            ),
         })
     }
 }
@@ -108,7 +117,11 @@ pub fn ca_spec(flag: Option<&str>, bundle: Option<&Bundle>) -> Result<String, Er
 
 /// Issues a certificate for the CSR in `input` (a bundle or a PEM CSR) and returns the
 /// bundle with `ca`, `certificate_id` and `template` set.
-pub fn issue(ca: &dyn CertificateAuthority, input: Input, opts: &IssueOptions) -> Result<Bundle, Error> {
+pub fn issue(
+    ca: &dyn CertificateAuthority,
+    input: Input,
+    opts: &IssueOptions,
+) -> Result<Bundle, Error> {
     let (mut bundle, csr) = match input {
         Input::Bundle(b) => {
             let text = Bundle::require(&b.csr, "csr", "pca-csr")?.to_string();
@@ -134,7 +147,10 @@ pub fn issue(ca: &dyn CertificateAuthority, input: Input, opts: &IssueOptions) -
     csr::parse(&csr)?;
     let info = ca.describe()?;
     if !info.active {
-        return Err(Error::Ca(format!("{}: the CA is {}, not ACTIVE, so it cannot issue", info.id, info.status)));
+        return Err(Error::Ca(format!(
+            "{}: the CA is {}, not ACTIVE, so it cannot issue",
+            info.id, info.status
+        )));
     }
     let now = OffsetDateTime::now_utc();
     if info.usage_mode == UsageMode::ShortLivedCertificate {
@@ -152,7 +168,8 @@ pub fn issue(ca: &dyn CertificateAuthority, input: Input, opts: &IssueOptions) -
     }
     let alg = match opts.signing_algorithm {
         Some(a) => {
-            a.check_fits(info.key_type).map_err(|e| Error::Ca(format!("{}: {e}", info.id)))?;
+            a.check_fits(info.key_type)
+                .map_err(|e| Error::Ca(format!("{}: {e}", info.id)))?;
             a
         }
         None => info.key_type.default_signing_algorithm(),
@@ -176,8 +193,12 @@ pub fn get(ca: &dyn CertificateAuthority, mut bundle: Bundle) -> Result<Bundle, 
     let id = Bundle::require(&bundle.certificate_id, "certificate_id", "pca-issue")?.to_string();
     let issued = ca.get(&id)?;
     let root = ca::root_of(&issued)?;
-    bundle.certificate = Some(pemfile::encode_certificates([issued.certificate.as_slice()]));
-    bundle.chain = Some(pemfile::encode_certificates(issued.chain.iter().map(Vec::as_slice)));
+    bundle.certificate = Some(pemfile::encode_certificates([issued
+        .certificate
+        .as_slice()]));
+    bundle.chain = Some(pemfile::encode_certificates(
+        issued.chain.iter().map(Vec::as_slice),
+    ));
     bundle.root = Some(pemfile::encode_certificates([root.as_slice()]));
     Ok(bundle)
 }
@@ -204,10 +225,15 @@ pub fn candidate(parts: &Parts, bundle: Option<&Bundle>) -> Result<(Candidate, S
         if bundle.is_none() {
             return Err(Error::Argument {
                 flag: "--cert",
-                reason: format!("no bundle on standard input and no file for {name}; pass --cert, --chain, --key and --root"),
+                reason: format!(
+                    "no bundle on standard input and no file for {name}; pass --cert, --chain, --key and --root"
+                ),
             });
         }
-        Ok((Bundle::require(v, name, set_by)?.to_string(), format!("bundle field \"{name}\"")))
+        Ok((
+            Bundle::require(v, name, set_by)?.to_string(),
+            format!("bundle field \"{name}\""),
+        ))
     };
     let empty = Bundle::default();
     let b = bundle.unwrap_or(&empty);
@@ -268,9 +294,13 @@ pub fn validate(c: &Candidate, warn_within: time::Duration) -> Result<Verified, 
 }
 
 /// Validates and returns the secret's entries.
-pub fn build_cacerts(c: &Candidate, key_pem: &str, format: Format, warn_within: time::Duration) -> Result<(Verified, Vec<cacerts::Entry>), Error> {
+pub fn build_cacerts(
+    c: &Candidate,
+    key_pem: &str,
+    format: Format,
+    warn_within: time::Duration,
+) -> Result<(Verified, Vec<cacerts::Entry>), Error> {
     let v = validate(c, warn_within)?;
     let entries = cacerts::entries(&v, key_pem, format);
     Ok((v, entries))
 }
-

@@ -69,9 +69,14 @@ impl Template {
             }
             Template::EndEntity => {
                 params.is_ca = IsCa::ExplicitNoCa;
-                params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-                params.extended_key_usages =
-                    vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+                params.key_usages = vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ];
+                params.extended_key_usages = vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ];
             }
         }
     }
@@ -151,7 +156,9 @@ impl SigningAlgorithm {
     pub fn is_rsa(self) -> bool {
         matches!(
             self,
-            SigningAlgorithm::Sha256WithRsa | SigningAlgorithm::Sha384WithRsa | SigningAlgorithm::Sha512WithRsa
+            SigningAlgorithm::Sha256WithRsa
+                | SigningAlgorithm::Sha384WithRsa
+                | SigningAlgorithm::Sha512WithRsa
         )
     }
 
@@ -169,14 +176,21 @@ impl SigningAlgorithm {
     }
 
     /// The rcgen algorithm that signs with this algorithm using a `key_type` key.
-    pub fn rcgen_for(self, key_type: KeyType) -> Result<&'static rcgen::SignatureAlgorithm, String> {
+    pub fn rcgen_for(
+        self,
+        key_type: KeyType,
+    ) -> Result<&'static rcgen::SignatureAlgorithm, String> {
         self.check_fits(key_type)?;
         match (self, key_type) {
             (SigningAlgorithm::Sha256WithRsa, _) => Ok(&rcgen::PKCS_RSA_SHA256),
             (SigningAlgorithm::Sha384WithRsa, _) => Ok(&rcgen::PKCS_RSA_SHA384),
             (SigningAlgorithm::Sha512WithRsa, _) => Ok(&rcgen::PKCS_RSA_SHA512),
-            (SigningAlgorithm::Sha256WithEcdsa, KeyType::EcdsaP256) => Ok(&rcgen::PKCS_ECDSA_P256_SHA256),
-            (SigningAlgorithm::Sha384WithEcdsa, KeyType::EcdsaP384) => Ok(&rcgen::PKCS_ECDSA_P384_SHA384),
+            (SigningAlgorithm::Sha256WithEcdsa, KeyType::EcdsaP256) => {
+                Ok(&rcgen::PKCS_ECDSA_P256_SHA256)
+            }
+            (SigningAlgorithm::Sha384WithEcdsa, KeyType::EcdsaP384) => {
+                Ok(&rcgen::PKCS_ECDSA_P384_SHA384)
+            }
             _ => Err(format!(
                 "the local CA signs with a {key_type} key only as {}; {} needs AWS Private CA",
                 key_type.default_signing_algorithm().name(),
@@ -200,7 +214,10 @@ impl FromStr for SigningAlgorithm {
             .find(|a| a.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<_> = SigningAlgorithm::ALL.iter().map(|a| a.name()).collect();
-                format!("unknown signing algorithm {s:?}; expected one of {}", names.join(", "))
+                format!(
+                    "unknown signing algorithm {s:?}; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -102,7 +102,9 @@ impl FromStr for Validity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || {
-            format!("cannot read validity {s:?}; expected a span such as 30d, 12m or 1y, or an RFC 3339 end date")
+            format!(
+                "cannot read validity {s:?}; expected a span such as 30d, 12m or 1y, or an RFC 3339 end date"
+            )
         };
         if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
             return Ok(Validity::EndDate(t));
@@ -129,9 +131,18 @@ mod tests {
     #[test]
     fn spans_parse_and_add() {
         let now = datetime!(2024-01-31 12:00 UTC);
-        assert_eq!("30d".parse::<Validity>().unwrap().not_after(now), datetime!(2024-03-01 12:00 UTC));
-        assert_eq!("1m".parse::<Validity>().unwrap().not_after(now), datetime!(2024-02-29 12:00 UTC));
-        assert_eq!("1y".parse::<Validity>().unwrap().not_after(now), datetime!(2025-01-31 12:00 UTC));
+        assert_eq!(
+            "30d".parse::<Validity>().unwrap().not_after(now),
+            datetime!(2024-03-01 12:00 UTC)
+        );
+        assert_eq!(
+            "1m".parse::<Validity>().unwrap().not_after(now),
+            datetime!(2024-02-29 12:00 UTC)
+        );
+        assert_eq!(
+            "1y".parse::<Validity>().unwrap().not_after(now),
+            datetime!(2025-01-31 12:00 UTC)
+        );
         let end: Validity = "2030-01-02T03:04:05Z".parse().unwrap();
         assert_eq!(end.to_pca(), ("END_DATE", 20300102030405));
         assert!("0d".parse::<Validity>().is_err());

@@ -244,17 +244,25 @@ impl Cert<'_> {
     }
 
     fn ski(&self) -> Option<&[u8]> {
-        self.x.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
-            _ => None,
-        })
+        self.x
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0),
+                _ => None,
+            })
     }
 
     fn aki(&self) -> Option<&[u8]> {
-        self.x.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0),
-            _ => None,
-        })
+        self.x
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::AuthorityKeyIdentifier(a) => {
+                    a.key_identifier.as_ref().map(|k| k.0)
+                }
+                _ => None,
+            })
     }
 
     fn issuer_name(&self) -> String {
@@ -302,7 +310,7 @@ fn refuse(source: &str, fault: Fault, judge: Judge, detail: impl Into<String>) -
 
 fn parse_cert(n: &Named) -> Result<Cert<'_>, Refusal> {
     match X509Certificate::from_der(&n.der) {
-        Ok((rest, x)) if rest.is_empty() => {
+        Ok(([], x)) => {
             let name = display_name(x.subject());
             Ok(Cert {
                 source: &n.source,
@@ -393,22 +401,22 @@ fn build_path<'c, 'a>(
 ) -> Result<Vec<&'c Cert<'a>>, Refusal> {
     // A "root" that is not self-signed is the guide's classic mistake (it names
     // whichever CA issued the intermediate); OpenSSL finds no trust anchor then.
-    if let Some(r) = root {
-        if !r.self_signed() {
-            return Err(refuse(
-                r.source,
-                Fault::WrongRoot,
-                Judge::OpenSsl,
-                format!(
-                    "{} is not self-signed (it was issued by {}), so it is not a root; pass \
-                     the top of the hierarchy as the root (pca-get fetches it) and keep {} \
-                     in the chain",
-                    r.name,
-                    r.issuer_name(),
-                    r.name
-                ),
-            ));
-        }
+    if let Some(r) = root
+        && !r.self_signed()
+    {
+        return Err(refuse(
+            r.source,
+            Fault::WrongRoot,
+            Judge::OpenSsl,
+            format!(
+                "{} is not self-signed (it was issued by {}), so it is not a root; pass \
+                 the top of the hierarchy as the root (pca-get fetches it) and keep {} \
+                 in the chain",
+                r.name,
+                r.issuer_name(),
+                r.name
+            ),
+        ));
     }
 
     // The pool: unique chain certificates, then the root if not already among them.
@@ -421,25 +429,21 @@ fn build_path<'c, 'a>(
                 c.source, c.name
             ));
         } else if pool.iter().any(|p| p.der == c.der) {
-            notes.push(format!(
-                "{}: dropped a duplicate of {}",
-                c.source, c.name
-            ));
+            notes.push(format!("{}: dropped a duplicate of {}", c.source, c.name));
         } else {
             pool.push(c);
             chain_unique.push(c);
         }
     }
-    if let Some(r) = root {
-        if !pool.iter().any(|p| p.der == r.der) {
-            pool.push(r);
-        }
+    if let Some(r) = root
+        && !pool.iter().any(|p| p.der == r.der)
+    {
+        pool.push(r);
     }
 
     let mut path: Vec<&Cert> = vec![cert];
     let mut used = vec![false; pool.len()];
-    loop {
-        let Some(&cur) = path.last() else { break };
+    while let Some(&cur) = path.last() {
         if cur.self_signed() {
             break;
         }
@@ -469,25 +473,26 @@ fn build_path<'c, 'a>(
     }
 
     let top = path.last().copied().unwrap_or(cert);
-    if let Some(r) = root {
-        if r.der != top.der {
-            return Err(refuse(
-                r.source,
-                Fault::WrongRoot,
-                Judge::OpenSsl,
-                format!(
-                    "{} is not the root of this chain, which ends at the self-signed {} \
-                     (not the same certificate); pass {}'s certificate as the root, or get \
-                     the certificate issued under {}",
-                    r.name, top.name, top.name, r.name
-                ),
-            ));
-        }
+    if let Some(r) = root
+        && r.der != top.der
+    {
+        return Err(refuse(
+            r.source,
+            Fault::WrongRoot,
+            Judge::OpenSsl,
+            format!(
+                "{} is not the root of this chain, which ends at the self-signed {} \
+                 (not the same certificate); pass {}'s certificate as the root, or get \
+                 the certificate issued under {}",
+                r.name, top.name, top.name, r.name
+            ),
+        ));
     }
 
     // Anything left over does not belong in cert-chain.pem: istiod hands that file to
     // every workload as its chain.
-    if let Some(i) = (0..pool.len()).find(|&i| !used[i] && root.is_none_or(|r| r.der != pool[i].der))
+    if let Some(i) =
+        (0..pool.len()).find(|&i| !used[i] && root.is_none_or(|r| r.der != pool[i].der))
     {
         let p = pool[i];
         return Err(refuse(
@@ -524,34 +529,35 @@ fn build_path<'c, 'a>(
 /// The refusal for a path that cannot go further up from `cur`.
 fn stops_at(cur: &Cert, root: Option<&Cert>, nothing_given: bool) -> Refusal {
     let issuer = cur.issuer_name();
-    if let Some(r) = root {
-        // The given root is self-signed (checked before) but did not sign the top of the chain.
-        let same_name = r.x.subject().as_raw() == cur.x.issuer().as_raw();
+    // The given root is self-signed (checked before). With the issuer's name but not
+    // its key identifier it is a look-alike or re-keyed root: the root is wrong.
+    if let Some(r) = root
+        && r.x.subject().as_raw() == cur.x.issuer().as_raw()
+    {
         return refuse(
             r.source,
             Fault::WrongRoot,
             Judge::OpenSsl,
-            if same_name {
-                format!(
-                    "{} has the name of {}'s issuer but a different key identifier; it is not \
-                     the root that issued this chain (a re-keyed or look-alike root?); pass the \
-                     root of the CA that issued the certificate",
-                    r.name, cur.name
-                )
-            } else {
-                format!(
-                    "{} is not the root of this chain: the chain stops at {}, whose issuer {} \
-                     is neither in the chain nor the root given; pass the chain's own root, or \
-                     add the missing CAs",
-                    r.name, cur.name, issuer
-                )
-            },
+            format!(
+                "{} has the name of {}'s issuer but a different key identifier; it is not the \
+                 root that issued this chain (a re-keyed or look-alike root?); pass the root of \
+                 the CA that issued the certificate",
+                r.name, cur.name
+            ),
         );
     }
-    let hint = if nothing_given {
-        "; give the chain above it (pca-get prints the full chain)"
-    } else {
-        "; add the issuing CA's certificate (pca-get prints the full chain)"
+    // Otherwise a CA is missing between the chain and the root, or the root is the
+    // wrong one: from the certificates alone the two cannot be told apart, so say both.
+    let hint = match root {
+        Some(r) => format!(
+            ", and the root given ({}: {}) did not issue it; add {}'s certificate to the chain \
+             (pca-get prints the full chain), or if {} is itself a root, pass it as the root",
+            r.source, r.name, issuer, issuer
+        ),
+        None if nothing_given => {
+            "; give the chain above it (pca-get prints the full chain)".to_string()
+        }
+        None => "; add the issuing CA's certificate (pca-get prints the full chain)".to_string(),
     };
     refuse(
         cur.source,
@@ -633,20 +639,28 @@ fn key_kind(c: &Cert) -> Result<KeyKind, Refusal> {
                     c.name
                 ),
             )),
-            Some("1.3.132.0.35") => Err(unsupported("EC P-521 (in ztunnel builds using ring)".into())),
+            Some("1.3.132.0.35") => Err(unsupported(
+                "EC P-521 (in ztunnel builds using ring)".into(),
+            )),
             Some(other) => Err(unsupported(format!("EC (curve {other})"))),
-            None => Err(unsupported("EC key with explicit curve parameters (not a named curve)".into())),
+            None => Err(unsupported(
+                "EC key with explicit curve parameters (not a named curve)".into(),
+            )),
         }
     } else if alg == OID_ED25519 {
         Ok(KeyKind::Ed25519)
     } else {
-        Err(unsupported(format!("{alg}")))
+        Err(unsupported(alg))
     }
 }
 
 /// Key strength of `c`, and the algorithm of the signature on it made by `issuer`
 /// (`None` for the root, whose self-signature no verifier checks).
-fn check_strength(c: &Cert, issuer: Option<&Cert>, warnings: &mut Vec<String>) -> Result<(), Refusal> {
+fn check_strength(
+    c: &Cert,
+    issuer: Option<&Cert>,
+    warnings: &mut Vec<String>,
+) -> Result<(), Refusal> {
     key_kind(c)?;
     let sig = c.x.signature_algorithm.algorithm.to_id_string();
     let weak = match sig.as_str() {
@@ -681,15 +695,19 @@ fn check_strength(c: &Cert, issuer: Option<&Cert>, warnings: &mut Vec<String>) -
         ));
     }
     let issuer_key = key_kind(issuer)?;
-    let ok = match (sig.as_str(), issuer_key) {
+    let ok = matches!(
+        (sig.as_str(), issuer_key),
         (
-            "1.2.840.113549.1.1.11" | "1.2.840.113549.1.1.12" | "1.2.840.113549.1.1.13" | "1.2.840.113549.1.1.10",
+            "1.2.840.113549.1.1.11"
+                | "1.2.840.113549.1.1.12"
+                | "1.2.840.113549.1.1.13"
+                | "1.2.840.113549.1.1.10",
             KeyKind::Rsa(_),
-        ) => true,
-        ("1.2.840.10045.4.3.2" | "1.2.840.10045.4.3.3", KeyKind::P256 | KeyKind::P384) => true,
-        (OID_ED25519, KeyKind::Ed25519) => true,
-        _ => false,
-    };
+        ) | (
+            "1.2.840.10045.4.3.2" | "1.2.840.10045.4.3.3",
+            KeyKind::P256 | KeyKind::P384
+        ) | (OID_ED25519, KeyKind::Ed25519)
+    );
     if !ok {
         return Err(refuse(
             c.source,
@@ -905,7 +923,10 @@ fn check_profile(path: &[&Cert]) -> Result<(), Refusal> {
                     Judge::OpenSsl,
                 )
             } else {
-                ("it cannot issue certificates; use the CA's own certificate", Judge::OpenSsl)
+                (
+                    "it cannot issue certificates; use the CA's own certificate",
+                    Judge::OpenSsl,
+                )
             };
             return Err(refuse(
                 c.source,
@@ -970,7 +991,8 @@ fn check_eku(c: &Cert, is_root: bool) -> Result<(), Refusal> {
             ),
         ));
     }
-    if !is_root && !(e.server_auth && e.client_auth) {
+    let both = e.server_auth && e.client_auth;
+    if !is_root && !both {
         return Err(refuse(
             c.source,
             Fault::ExtendedKeyUsage,
@@ -979,7 +1001,11 @@ fn check_eku(c: &Cert, is_root: bool) -> Result<(), Refusal> {
                 "{} has an extendedKeyUsage without {}, so ztunnel rejects mTLS certificates \
                  below it; re-issue it without extendedKeyUsage (or with serverAuth and clientAuth)",
                 c.name,
-                if e.server_auth { "clientAuth" } else { "serverAuth" }
+                if e.server_auth {
+                    "clientAuth"
+                } else {
+                    "serverAuth"
+                }
             ),
         ));
     }
@@ -1018,10 +1044,17 @@ fn check_strict(c: &Cert, is_root: bool) -> Result<(), Refusal> {
             c.source,
             Fault::StrictProfile,
             Judge::OpenSsl,
-            format!("{} {what} (RFC 5280); re-issue it from a CA that follows the profile", c.name),
+            format!(
+                "{} {what} (RFC 5280); re-issue it from a CA that follows the profile",
+                c.name
+            ),
         ))
     };
-    let find = |oid: &str| c.x.extensions().iter().find(|e| e.oid.to_id_string() == oid);
+    let find = |oid: &str| {
+        c.x.extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == oid)
+    };
     if c.x.version() != X509Version::V3 && !c.x.extensions().is_empty() {
         return fail("has extensions but is not a version 3 certificate".into());
     }
@@ -1049,7 +1082,9 @@ fn check_strict(c: &Cert, is_root: bool) -> Result<(), Refusal> {
         return fail("is a CA with an empty subject name".into());
     }
     if c.x.signature_algorithm != c.x.tbs_certificate.signature {
-        return fail("names different signature algorithms inside and outside its signed part".into());
+        return fail(
+            "names different signature algorithms inside and outside its signed part".into(),
+        );
     }
     Ok(())
 }
@@ -1058,12 +1093,11 @@ fn check_strict(c: &Cert, is_root: bool) -> Result<(), Refusal> {
 /// once istiod issues workload certificates (the cluster CA included).
 fn check_path_len(path: &[&Cert]) -> Result<(), Refusal> {
     for (i, c) in path.iter().enumerate() {
-        let Some(limit) = c
-            .x
-            .basic_constraints()
-            .ok()
-            .flatten()
-            .and_then(|b| b.value.path_len_constraint)
+        let Some(limit) =
+            c.x.basic_constraints()
+                .ok()
+                .flatten()
+                .and_then(|b| b.value.path_len_constraint)
         else {
             continue;
         };
@@ -1079,7 +1113,11 @@ fn check_path_len(path: &[&Cert]) -> Result<(), Refusal> {
                      ({}), so Envoy and ztunnel reject the workload certificates at the bottom; \
                      issue {} directly from a CA whose path length allows it",
                     c.name,
-                    path[..i].iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                    path[..i]
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     path[0].name
                 ),
             ));
@@ -1107,7 +1145,9 @@ fn check_workload(
     let leaf = match probe_leaf(cert, kp, options.now) {
         Ok(l) => l,
         Err(e) => {
-            notes.push(skipped(format!("could not sign a test workload certificate ({e})")));
+            notes.push(skipped(format!(
+                "could not sign a test workload certificate ({e})"
+            )));
             return Ok(());
         }
     };
@@ -1147,9 +1187,20 @@ fn check_workload(
     let ee = webpki::EndEntityCert::try_from(&leaf).map_err(|e| fail(format!("{e:?}")))?;
     let secs = u64::try_from(options.now.unix_timestamp()).unwrap_or(0);
     let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs));
-    for usage in [webpki::KeyUsage::server_auth(), webpki::KeyUsage::client_auth()] {
-        ee.verify_for_usage(ZTUNNEL_ALGS, &anchors, &intermediates, at, usage, None, None)
-            .map_err(|e| fail(format!("{e:?}")))?;
+    for usage in [
+        webpki::KeyUsage::server_auth(),
+        webpki::KeyUsage::client_auth(),
+    ] {
+        ee.verify_for_usage(
+            ZTUNNEL_ALGS,
+            &anchors,
+            &intermediates,
+            at,
+            usage,
+            None,
+            None,
+        )
+        .map_err(|e| fail(format!("{e:?}")))?;
     }
     Ok(())
 }

@@ -106,11 +106,21 @@ impl LocalCa {
         let key = opts.key_type.generate()?;
         let now = OffsetDateTime::now_utc();
         let mut params = base_params(&opts.subject, now, opts.validity.not_after(now))?;
-        if opts.subject.common_name.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::Argument { flag: "--cn", reason: "a root CA needs a common name".into() });
+        if opts
+            .subject
+            .common_name
+            .as_deref()
+            .is_none_or(str::is_empty)
+        {
+            return Err(Error::Argument {
+                flag: "--cn",
+                reason: "a root CA needs a common name".into(),
+            });
         }
         Template::RootCa.apply(&mut params);
-        let cert = params.self_signed(&key).map_err(|e| crypto("signing the root certificate", e))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| crypto("signing the root certificate", e))?;
         write_ca(dir, opts, &key.serialize_pem(), cert.der(), &[])
     }
 
@@ -126,7 +136,9 @@ impl LocalCa {
         if !template.is_ca() || template == Template::RootCa {
             return Err(Error::Argument {
                 flag: "--template",
-                reason: format!("{template} does not make a subordinate CA; use SubordinateCACertificate_PathLenN/V1"),
+                reason: format!(
+                    "{template} does not make a subordinate CA; use SubordinateCACertificate_PathLenN/V1"
+                ),
             });
         }
         let key = opts.key_type.generate()?;
@@ -143,7 +155,13 @@ impl LocalCa {
             idempotency_token: token,
         })?;
         let issued = parent.get(&id)?;
-        write_ca(dir, opts, &key.serialize_pem(), &issued.certificate, &issued.chain)
+        write_ca(
+            dir,
+            opts,
+            &key.serialize_pem(),
+            &issued.certificate,
+            &issued.chain,
+        )
     }
 
     fn certificate_id(&self, serial: &str) -> String {
@@ -152,9 +170,17 @@ impl LocalCa {
 
     fn read_ca(&self) -> Result<Issued, Error> {
         let cert_path = self.dir.join(CERT);
-        let certificate = pemfile::parse_one_certificate(&fsio::read_text(&cert_path)?, &cert_path.to_string_lossy())?.der;
+        let certificate = pemfile::parse_one_certificate(
+            &fsio::read_text(&cert_path)?,
+            &cert_path.to_string_lossy(),
+        )?
+        .der;
         let chain_path = self.dir.join(CHAIN);
-        let chain_text = if chain_path.exists() { fsio::read_text(&chain_path)? } else { String::new() };
+        let chain_text = if chain_path.exists() {
+            fsio::read_text(&chain_path)?
+        } else {
+            String::new()
+        };
         let chain = if chain_text.trim().is_empty() {
             Vec::new()
         } else {
@@ -182,7 +208,11 @@ impl CertificateAuthority for LocalCa {
             key_type: self.key_type,
             usage_mode: self.usage_mode,
             active: !expired,
-            status: if expired { "EXPIRED".into() } else { "ACTIVE".into() },
+            status: if expired {
+                "EXPIRED".into()
+            } else {
+                "ACTIVE".into()
+            },
             not_after,
         })
     }
@@ -194,7 +224,11 @@ impl CertificateAuthority for LocalCa {
         }
         let info = self.describe()?;
         if !info.active {
-            return Err(Error::Ca(format!("{}: the CA is {}, so it cannot issue", self.id(), info.status)));
+            return Err(Error::Ca(format!(
+                "{}: the CA is {}, so it cannot issue",
+                self.id(),
+                info.status
+            )));
         }
         let now = OffsetDateTime::now_utc();
         if info.usage_mode == UsageMode::ShortLivedCertificate {
@@ -210,9 +244,16 @@ impl CertificateAuthority for LocalCa {
                 req.validity
             )));
         }
-        let sign_alg = req.signing_algorithm.rcgen_for(self.key_type).map_err(|e| Error::Ca(format!("{}: {e}", self.id())))?;
+        let sign_alg = req
+            .signing_algorithm
+            .rcgen_for(self.key_type)
+            .map_err(|e| Error::Ca(format!("{}: {e}", self.id())))?;
         let key_path = self.dir.join(KEY);
-        let ca_key = key::load(&fsio::read_text(&key_path)?, &key_path.to_string_lossy(), Some(req.signing_algorithm))?;
+        let ca_key = key::load(
+            &fsio::read_text(&key_path)?,
+            &key_path.to_string_lossy(),
+            Some(req.signing_algorithm),
+        )?;
         debug_assert!(std::ptr::eq(ca_key.pair.algorithm(), sign_alg));
         let ca = self.read_ca()?;
         let issuer = Issuer::from_ca_cert_der(&ca.certificate.as_slice().into(), &ca_key.pair)
@@ -241,9 +282,14 @@ impl CertificateAuthority for LocalCa {
     }
 
     fn get(&self, certificate_id: &str) -> Result<Issued, Error> {
-        let (ca, serial) = certificate_id.rsplit_once("/certificate/").unwrap_or(("", ""));
+        let (ca, serial) = certificate_id
+            .rsplit_once("/certificate/")
+            .unwrap_or(("", ""));
         if ca != self.id() || serial.is_empty() || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Error::Ca(format!("{certificate_id}: not a certificate of the CA {}", self.id())));
+            return Err(Error::Ca(format!(
+                "{certificate_id}: not a certificate of the CA {}",
+                self.id()
+            )));
         }
         let path = self.dir.join("issued").join(format!("{serial}.pem"));
         if !path.exists() {
@@ -253,7 +299,8 @@ impl CertificateAuthority for LocalCa {
                 path.display()
             )));
         }
-        let certificate = pemfile::parse_one_certificate(&fsio::read_text(&path)?, &path.to_string_lossy())?.der;
+        let certificate =
+            pemfile::parse_one_certificate(&fsio::read_text(&path)?, &path.to_string_lossy())?.der;
         let ca = self.read_ca()?;
         let mut chain = vec![ca.certificate];
         chain.extend(ca.chain);
@@ -283,7 +330,11 @@ fn random_serial() -> Result<SerialNumber, Error> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-fn base_params(subject: &Subject, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Result<CertificateParams, Error> {
+fn base_params(
+    subject: &Subject,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<CertificateParams, Error> {
     let mut params = CertificateParams::default();
     params.distinguished_name = subject.distinguished_name();
     params.not_before = not_before;
@@ -300,8 +351,19 @@ fn check_empty(dir: &Path, force: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_ca(dir: &Path, opts: &InitOptions, key_pem: &str, cert_der: &[u8], chain: &[Vec<u8>]) -> Result<LocalCa, Error> {
-    fsio::write_atomic(&dir.join(KEY), key_pem.as_bytes(), Mode::Private, opts.force)?;
+fn write_ca(
+    dir: &Path,
+    opts: &InitOptions,
+    key_pem: &str,
+    cert_der: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<LocalCa, Error> {
+    fsio::write_atomic(
+        &dir.join(KEY),
+        key_pem.as_bytes(),
+        Mode::Private,
+        opts.force,
+    )?;
     let meta = Meta {
         key_type: opts.key_type.name().into(),
         usage_mode: opts.usage_mode.name().into(),
@@ -315,6 +377,11 @@ fn write_ca(dir: &Path, opts: &InitOptions, key_pem: &str, cert_der: &[u8], chai
         true,
     )?;
     // The certificate goes last: its presence marks the directory as a complete CA.
-    fsio::write_atomic(&dir.join(CERT), pemfile::encode_certificates([cert_der]).as_bytes(), Mode::Public, true)?;
+    fsio::write_atomic(
+        &dir.join(CERT),
+        pemfile::encode_certificates([cert_der]).as_bytes(),
+        Mode::Public,
+        true,
+    )?;
     LocalCa::open(dir)
 }

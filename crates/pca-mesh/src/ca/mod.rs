@@ -1,7 +1,8 @@
 //! Certificate authorities behind one trait. `local` is a file-backed CA (the
-//! embedded default, offline); a new backend implements [`CertificateAuthority`]
-//! and is added to [`open`].
+//! embedded default, offline), `aws` is AWS Private CA; a new backend implements
+//! [`CertificateAuthority`] and is added to [`open_with`].
 
+pub mod aws;
 pub mod local;
 
 use std::fmt;
@@ -104,7 +105,9 @@ pub fn open(spec: &str) -> Result<Box<dyn CertificateAuthority>, Error> {
     if spec.starts_with("arn:") {
         return Err(Error::Argument {
             flag: "--ca",
-            reason: format!("{spec}: this build has no AWS Private CA backend; use a local CA (file:DIR)"),
+            reason: format!(
+                "{spec}: this build has no AWS Private CA backend; use a local CA (file:DIR)"
+            ),
         });
     }
     if std::path::Path::new(spec).is_dir() {
@@ -112,7 +115,9 @@ pub fn open(spec: &str) -> Result<Box<dyn CertificateAuthority>, Error> {
     }
     Err(Error::Argument {
         flag: "--ca",
-        reason: format!("{spec:?} is not a CA identifier; expected file:DIR (a local CA directory)"),
+        reason: format!(
+            "{spec:?} is not a CA identifier; expected file:DIR (a local CA directory)"
+        ),
     })
 }
 
@@ -151,7 +156,11 @@ pub fn idempotency_token(
         h.update(part);
     }
     // PCA takes at most 36 characters.
-    h.finalize().iter().take(18).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(18)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The self-signed certificate at the top of `chain`, if the chain reaches one.
