@@ -429,3 +429,27 @@ fn bad_input_is_named() {
         .run()
         .fails(1, &["no \"certificate\" field", "pca-get"]);
 }
+
+#[test]
+fn unknown_fields_and_sans_pass_through() {
+    let dir = workdir();
+    let d = dir.path();
+    cas(d);
+    let out = sh(
+        "pca-csr --cluster s1 --key-type ecdsa-p384 --uri spiffe://cluster.local --dns istiod.istio-system.svc --json \
+         | jq -c '. + {\"x_ticket\": \"OPS-42\"}' | pca-issue --ca file:root-ca | pca-get",
+        d,
+    )
+    .ok()
+    .stdout;
+    let b = json(&out);
+    assert_eq!(b["x_ticket"], "OPS-42", "an unknown field survives every step");
+    assert_eq!(b["key_type"], "ecdsa-p384");
+    let text = Cmd::program("openssl", d)
+        .args(["x509", "-noout", "-ext", "subjectAltName"])
+        .stdin(b["certificate"].as_str().unwrap())
+        .run()
+        .ok()
+        .stdout;
+    assert!(text.contains("URI:spiffe://cluster.local") && text.contains("DNS:istiod.istio-system.svc"), "{text}");
+}
