@@ -290,3 +290,92 @@ pub fn mode(path: &Path) -> u32 {
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"))
 }
+
+/// The fixture Kubernetes API server (`tests/support/kube_fixture/server.py`), with its
+/// kubeconfig in a temporary directory (contexts `fixture`, current, and `other`, whose
+/// server refuses connections).
+pub struct KubeFixture {
+    /// The running server.
+    pub service: Service,
+    kubeconfig: PathBuf,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl KubeFixture {
+    /// Starts a server with extra flags (e.g. `--seed no-crds`, `--deny delete:secrets`).
+    pub fn start(args: &[&str]) -> KubeFixture {
+        let dir = tempfile::Builder::new()
+            .prefix("kube-fixture-")
+            .tempdir()
+            .expect("tempdir");
+        let kc = dir.path().join("kubeconfig");
+        let script = root().join("tests/support/kube_fixture/server.py");
+        let mut all = vec!["--kubeconfig", kc.to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        let service = Service::start_python(&script, &all);
+        let kubeconfig = PathBuf::from(&service.ready_line);
+        let first = std::fs::read_to_string(&kubeconfig).expect("read kubeconfig");
+        let url = first
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# fixture-server: "))
+            .expect("kubeconfig names the fixture server")
+            .trim()
+            .to_string();
+        KubeFixture {
+            service,
+            kubeconfig,
+            url,
+            _dir: dir,
+        }
+    }
+
+    /// The kubeconfig file, for `KUBECONFIG` or `--kubeconfig`.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The server's base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The comparable end state (`/_fixture/state?volatile=0`): objects without uid,
+    /// resourceVersion, timestamps or managedFields; `restartedAt` values as `<set>`.
+    pub fn state(&self) -> serde_json::Value {
+        self.get("/_fixture/state?volatile=0")
+    }
+
+    /// The full state, resourceVersion included: equal before and after means nothing
+    /// was written at all.
+    pub fn raw_state(&self) -> serde_json::Value {
+        self.get("/_fixture/state")
+    }
+
+    /// GETs a path of the server and parses the JSON answer.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        json(&self.http("GET", path, ""))
+    }
+
+    /// Sends a request to a control endpoint and returns the body.
+    pub fn http(&self, method: &str, path: &str, body: &str) -> String {
+        use std::net::TcpStream;
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).expect("connect to the fixture");
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        let (head, body) = resp.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(
+            head.contains(" 200 ") || head.contains(" 201 "),
+            "{method} {path}: {head}"
+        );
+        body.to_string()
+    }
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use pca_mesh::bundle::{Bundle, Input};
 use pca_mesh::ca;
+use pca_mesh::ca::aws::AwsOptions;
 use pca_mesh::pemfile;
 use pca_mesh::steps;
 use pca_mesh::{Error, cli, fsio};
@@ -16,23 +17,30 @@ use pca_mesh::{Error, cli, fsio};
 /// intermediate alone), chain (every CA above it, issuer first, root last) and root
 /// set; with a bare id it prints clean PEM: the certificate, then the chain.
 ///
+/// The id is a PCA certificate ARN (arn:aws:acm-pca:...:certificate-authority/ID/certificate/N)
+/// or file:DIR/certificate/SERIAL. While AWS Private CA is still issuing the certificate,
+/// pca-get waits (with backoff, up to --wait), showing progress when stderr is a terminal.
+///
 /// --root prints only the self-signed root at the top of the chain (with --ca and no
-/// certificate id: the root above that CA).
+/// certificate id: the root above that CA). When the issuing CA is itself subordinate,
+/// that is the root above it, not the issuing CA.
 #[derive(Parser, Debug)]
 #[command(name = "pca-get", version, after_help = cli::EXIT_CODES)]
 struct Cli {
-    /// Certificate id (file:DIR/certificate/SERIAL); default: standard input.
+    /// Certificate id (a PCA certificate ARN or file:DIR/certificate/SERIAL); default: standard input.
     #[arg(value_name = "CERTIFICATE_ID")]
     certificate_id: Option<String>,
     /// Print only the self-signed root.
     #[arg(long)]
     root: bool,
-    /// The CA, when there is no certificate id (with --root).
+    /// The CA (an AWS Private CA ARN or file:DIR), when there is no certificate id (with --root).
     #[arg(long, env = "PCA_MESH_CA", value_name = "CA")]
     ca: Option<String>,
     /// Output form [default: bundle for bundle input, pem otherwise].
     #[arg(long, value_enum)]
     output: Option<Output>,
+    #[command(flatten)]
+    aws: AwsOptions,
     #[command(flatten)]
     meta: cli::Meta,
 }
@@ -63,7 +71,7 @@ fn run(args: Cli) -> Result<(), Error> {
             false,
         ),
         None if args.root && args.ca.is_some() => {
-            let ca = ca::open(args.ca.as_deref().unwrap_or_default())?;
+            let ca = ca::open_with(args.ca.as_deref().unwrap_or_default(), &args.aws)?;
             let root = ca::root_of(&ca.ca_certificate()?)?;
             return fsio::print(&pemfile::encode_certificates([root.as_slice()]));
         }
@@ -85,7 +93,7 @@ fn run(args: Cli) -> Result<(), Error> {
         },
     };
     let id = Bundle::require(&bundle.certificate_id, "certificate_id", "pca-issue")?;
-    let ca = ca::open(&ca::ca_of_certificate_id(id)?)?;
+    let ca = ca::open_with(&ca::ca_of_certificate_id(id)?, &args.aws)?;
     let bundle = steps::get(ca.as_ref(), bundle)?;
     if args.root {
         return fsio::print(bundle.root.as_deref().unwrap_or_default());

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 use pca_mesh::bundle::Input;
+use pca_mesh::ca::aws::AwsOptions;
 use pca_mesh::ca::local::{InitOptions, LocalCa};
 use pca_mesh::ca::{self, CertificateAuthority, UsageMode};
 use pca_mesh::csr::Subject;
@@ -20,8 +21,11 @@ use pca_mesh::{Error, cli, fsio};
 /// CSR_FILE, issues it with a PCA template (default SubordinateCACertificate_PathLen0/V1:
 /// CA:TRUE, pathlen 0) and prints the bundle with ca, certificate_id and template set.
 ///
-/// The CA is --ca, else $PCA_MESH_CA, else the bundle's "ca": file:DIR for a local CA.
-/// A retried run with the same CSR and parameters returns the same certificate.
+/// The CA is --ca, else $PCA_MESH_CA, else the bundle's "ca": an AWS Private CA ARN
+/// (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID), or file:DIR for a local CA.
+/// Before issuing, the CA must be ACTIVE; the signing algorithm must fit its key; a CA in
+/// SHORT_LIVED_CERTIFICATE mode takes at most 7 days. A retried run with the same CSR and
+/// parameters returns the same certificate (PCA's idempotency token), never a second one.
 ///
 /// --init-root DIR creates a local root CA; --init-subordinate DIR creates a local
 /// CA signed by --ca, for root -> subordinate -> cluster hierarchies.
@@ -31,7 +35,7 @@ struct Cli {
     /// CSR file (PEM); default: standard input.
     #[arg(value_name = "CSR_FILE")]
     csr: Option<PathBuf>,
-    /// The issuing CA: file:DIR (a local CA directory).
+    /// The issuing CA: an AWS Private CA ARN, or file:DIR (a local CA directory).
     #[arg(long, env = "PCA_MESH_CA", value_name = "CA")]
     ca: Option<String>,
     /// PCA template name or ARN: SubordinateCACertificate_PathLen0/V1 .. PathLen3/V1, EndEntityCertificate/V1
@@ -68,6 +72,8 @@ struct Cli {
     /// Replace an existing local CA in DIR.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    aws: AwsOptions,
     #[command(flatten)]
     meta: cli::Meta,
 }
@@ -117,7 +123,7 @@ fn run(args: Cli) -> Result<(), Error> {
         return fsio::print(&format!("{}\n", ca.id()));
     }
     if let Some(dir) = &args.init_subordinate {
-        let parent = ca::open(&steps::ca_spec(args.ca.as_deref(), None)?)?;
+        let parent = ca::open_with(&steps::ca_spec(args.ca.as_deref(), None)?, &args.aws)?;
         let opts = init_options(
             &args,
             "pca-mesh Subordinate CA",
@@ -135,10 +141,10 @@ fn run(args: Cli) -> Result<(), Error> {
         Input::Bundle(b) => b.ca.clone(),
         _ => None,
     };
-    let ca: Box<dyn CertificateAuthority> = ca::open(&steps::ca_spec(
-        args.ca.as_deref().or(bundle_ca.as_deref()),
-        None,
-    )?)?;
+    let ca: Box<dyn CertificateAuthority> = ca::open_with(
+        &steps::ca_spec(args.ca.as_deref().or(bundle_ca.as_deref()), None)?,
+        &args.aws,
+    )?;
     let opts = IssueOptions {
         template: args.template.unwrap_or_default(),
         validity: args.validity.unwrap_or_default(),

@@ -714,12 +714,12 @@ fn check_strength(
             Fault::UnsupportedAlgorithm,
             Judge::Webpki,
             format!(
-                "{} is signed by {} with {} on a {} key, a combination rustls-webpki (ztunnel) \
-                 does not support; re-issue it with {}",
+                "{} is signed by {} ({} key) with {}, a combination rustls-webpki (ztunnel \
+                 built with ring) does not support; re-issue it with {}",
                 c.name,
                 issuer.name,
-                sig_name(&sig),
                 key_name(issuer_key),
+                sig_name(&sig),
                 match issuer_key {
                     KeyKind::Rsa(_) => "SHA256WITHRSA",
                     KeyKind::P256 => "SHA256WITHECDSA",
@@ -781,8 +781,9 @@ fn check_key(cert: &Cert, named: &Named, label: &str) -> Result<(rcgen::KeyPair,
             Fault::KeyUnparsable,
             Judge::Istiod,
             format!(
-                "the {label} does not parse as an RSA, EC (P-256/P-384) or Ed25519 private key \
-                 ({e}); check the file is the key written with the CSR"
+                "the {label} does not load as an RSA (2048 to 8192 bits), EC (P-256/P-384) or \
+                 Ed25519 private key ({e}); check the file is the unencrypted key written with \
+                 the CSR"
             ),
         )
     })?;

@@ -31,6 +31,8 @@ struct Case {
     chain: Vec<Vec<u8>>,
     root: Vec<u8>,
     key: Vec<u8>,
+    /// PEM label of `key`: PKCS#8, PKCS#1 or SEC1.
+    key_label: String,
     /// What the corpus author intends: `None` for a good bundle.
     expect: Option<Fault>,
 }
@@ -94,6 +96,7 @@ fn case(name: &str, cert: &Ca, chain: &[&Ca], root: &Ca, expect: Option<Fault>) 
         chain: chain.iter().map(|c| c.der.clone()).collect(),
         root: root.der.clone(),
         key: cert.key.serialize_der(),
+        key_label: "PRIVATE KEY".into(),
         expect,
     }
 }
@@ -434,6 +437,11 @@ fn ossl_issue(dir: &Path, name: &str, cn: &str, spec: &str, issuer: &str, digest
     );
 }
 
+fn read_label(dir: &Path, file: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(file)).unwrap();
+    pem::parse(text).unwrap().tag().to_string()
+}
+
 fn read_der(dir: &Path, file: &str) -> Vec<u8> {
     let text = std::fs::read_to_string(dir.join(file)).unwrap();
     pem::parse(text).unwrap().into_contents()
@@ -455,6 +463,7 @@ fn openssl_cases(work: &Path) -> Vec<Case> {
                 .collect(),
             root: read_der(&dir, "root.pem"),
             key: read_der(&dir, "cluster.key"),
+            key_label: read_label(&dir, "cluster.key"),
             expect,
         });
     };
@@ -474,6 +483,52 @@ fn openssl_cases(work: &Path) -> Vec<Case> {
             );
         },
         &["sub"],
+        None,
+    );
+    make(
+        "openssl-made good, PKCS#1 key",
+        &|d| {
+            ossl_root(d, "root", "Root CA", "rsa:2048");
+            ossl_issue(
+                d,
+                "cluster",
+                "east-cluster",
+                "rsa:2048",
+                "root",
+                "sha256",
+                "v3_pl0",
+            );
+            must(
+                d,
+                &[
+                    "rsa",
+                    "-in",
+                    "cluster.key",
+                    "-traditional",
+                    "-out",
+                    "cluster.key",
+                ],
+            );
+        },
+        &[],
+        None,
+    );
+    make(
+        "openssl-made good, EC P-256 with SEC1 key",
+        &|d| {
+            ossl_root(d, "root", "Root CA", "ec");
+            ossl_issue(
+                d,
+                "cluster",
+                "east-cluster",
+                "ec",
+                "root",
+                "sha256",
+                "v3_pl0",
+            );
+            must(d, &["ec", "-in", "cluster.key", "-out", "cluster.key"]);
+        },
+        &[],
         None,
     );
     make(
@@ -675,7 +730,7 @@ fn verify_agrees_with_openssl() {
         leaf_chain.extend(&chain);
         write_pem(&dir.join("leaf-chain.pem"), "CERTIFICATE", &leaf_chain);
         write_pem(&dir.join("root.pem"), "CERTIFICATE", &[&c.root]);
-        write_pem(&dir.join("key.pem"), "PRIVATE KEY", &[&c.key]);
+        write_pem(&dir.join("key.pem"), &c.key_label, &[&c.key]);
 
         let ossl_ca = openssl_verify(&dir, "cert.pem", "chain.pem", !c.chain.is_empty());
         let ossl_leaf = openssl_leaf_verdict(&dir, !c.chain.is_empty());
@@ -702,10 +757,16 @@ fn verify_agrees_with_openssl() {
                     source: "key.pem".into(),
                     der: c.key.clone(),
                 },
-                "PRIVATE KEY".into(),
+                c.key_label.clone(),
             )),
         };
         let ours = verify(&candidate, &options);
+        // With a key given, the rustls-webpki probe must have run, not been skipped.
+        if let Ok(v) = &ours
+            && let Some(n) = v.notes.iter().find(|n| n.contains("skipped"))
+        {
+            problems.push(format!("{}: {n}", c.name));
+        }
 
         let openssl_refuses = ossl_ca.is_err() || matches!(ossl_leaf, Some(Err(_)));
         match (&ours, openssl_refuses) {

@@ -20,7 +20,13 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_acmpca::Client;
@@ -30,7 +36,8 @@ use aws_sdk_acmpca::config::timeout::TimeoutConfig;
 use aws_sdk_acmpca::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_acmpca::primitives::Blob;
 use aws_sdk_acmpca::types::{
-    CertificateAuthorityUsageMode, RevocationReason as PcaReason, SigningAlgorithm as PcaAlgorithm, ValidityPeriodType,
+    CertificateAuthorityUsageMode, RevocationReason as PcaReason, SigningAlgorithm as PcaAlgorithm,
+    ValidityPeriodType,
 };
 use time::OffsetDateTime;
 
@@ -71,17 +78,23 @@ pub struct AwsOptions {
 /// Reads a duration: `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("cannot read duration {s:?}; expected e.g. 500ms, 30s, 2m or a number of seconds"))?;
+    let n: f64 = num.parse().map_err(|_| {
+        format!("cannot read duration {s:?}; expected e.g. 500ms, 30s, 2m or a number of seconds")
+    })?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "" | "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("cannot read duration {s:?}; the unit must be ms, s, m or h")),
+        _ => {
+            return Err(format!(
+                "cannot read duration {s:?}; the unit must be ms, s, m or h"
+            ));
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is out of range"))
 }
@@ -108,7 +121,9 @@ impl CaArn {
         };
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() != 6 || parts[0] != "arn" || parts[1].is_empty() {
-            return Err(bad("it does not have the six ':'-separated parts of an ARN"));
+            return Err(bad(
+                "it does not have the six ':'-separated parts of an ARN",
+            ));
         }
         if parts[2] != "acm-pca" {
             return Err(bad(&format!("its service is {:?}, not acm-pca", parts[2])));
@@ -181,7 +196,11 @@ impl AwsCa {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Ca(format!("{arn}: cannot start the async runtime for the AWS SDK ({e})")))?;
+            .map_err(|e| {
+                Error::Ca(format!(
+                    "{arn}: cannot start the async runtime for the AWS SDK ({e})"
+                ))
+            })?;
         let config = rt.block_on(load_config(arn, opts, &region))?;
         Ok(AwsCa {
             arn: parsed.arn,
@@ -204,7 +223,9 @@ impl AwsCa {
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
-        self.rt.block_on(fut).map_err(|e| self.sdk_error(op, about, &e))
+        self.rt
+            .block_on(fut)
+            .map_err(|e| self.sdk_error(op, about, &e))
     }
 
     fn certificate_arn_check(&self, certificate_arn: &str) -> Result<(), Error> {
@@ -215,7 +236,10 @@ impl AwsCa {
         if ok {
             Ok(())
         } else {
-            Err(Error::Ca(format!("{certificate_arn}: not a certificate ARN of the CA {}", self.arn)))
+            Err(Error::Ca(format!(
+                "{certificate_arn}: not a certificate ARN of the CA {}",
+                self.arn
+            )))
         }
     }
 
@@ -229,7 +253,9 @@ impl AwsCa {
             SdkError::ServiceError(se) => {
                 let e = se.err();
                 match e.code() {
-                    Some(code) => self.service_error(op, about, code, e.message().unwrap_or("no message")),
+                    Some(code) => {
+                        self.service_error(op, about, code, e.message().unwrap_or("no message"))
+                    }
                     None => format!(
                         "{about}: {op} failed with HTTP status {} from {endpoint} and no AWS error code; is \
                          --endpoint-url pointing at AWS Private CA?",
@@ -256,7 +282,10 @@ impl AwsCa {
                  pointing at AWS Private CA?",
                 innermost(err)
             ),
-            _ => format!("{about}: {op}: the request could not be made ({})", DisplayErrorContext(err)),
+            _ => format!(
+                "{about}: {op}: the request could not be made ({})",
+                DisplayErrorContext(err)
+            ),
         };
         Error::Ca(msg)
     }
@@ -295,7 +324,9 @@ impl AwsCa {
             ),
             "InvalidArgsException" | "ValidationException" | "InvalidRequestException" => {
                 let hint = match op {
-                    Op::Issue => "check --template, --validity and --signing-algorithm against the CA",
+                    Op::Issue => {
+                        "check --template, --validity and --signing-algorithm against the CA"
+                    }
                     Op::Revoke => "check the certificate's serial number and --reason",
                     _ => "check the arguments",
                 };
@@ -334,7 +365,10 @@ impl AwsCa {
 
     /// Parses the PEM text of an answer into DER certificates.
     fn parse_pem(&self, text: &str, what: &str) -> Result<Vec<Vec<u8>>, Error> {
-        Ok(pemfile::parse_certificates(text, what)?.into_iter().map(|n| n.der).collect())
+        Ok(pemfile::parse_certificates(text, what)?
+            .into_iter()
+            .map(|n| n.der)
+            .collect())
     }
 }
 
@@ -347,11 +381,17 @@ impl CertificateAuthority for AwsCa {
         let out = self.call(
             Op::Describe,
             &self.arn,
-            self.client.describe_certificate_authority().certificate_authority_arn(&self.arn).send(),
+            self.client
+                .describe_certificate_authority()
+                .certificate_authority_arn(&self.arn)
+                .send(),
         )?;
-        let ca = out
-            .certificate_authority()
-            .ok_or_else(|| Error::Ca(format!("{}: DescribeCertificateAuthority returned no CA", self.arn)))?;
+        let ca = out.certificate_authority().ok_or_else(|| {
+            Error::Ca(format!(
+                "{}: DescribeCertificateAuthority returned no CA",
+                self.arn
+            ))
+        })?;
         let key_algorithm = ca
             .certificate_authority_configuration()
             .map(|c| c.key_algorithm().as_str())
@@ -370,13 +410,20 @@ impl CertificateAuthority for AwsCa {
                 )));
             }
         };
-        let status = ca.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into());
+        let status = ca
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "UNKNOWN".into());
         let usage_mode = match ca.usage_mode() {
-            Some(CertificateAuthorityUsageMode::ShortLivedCertificate) => UsageMode::ShortLivedCertificate,
+            Some(CertificateAuthorityUsageMode::ShortLivedCertificate) => {
+                UsageMode::ShortLivedCertificate
+            }
             _ => UsageMode::GeneralPurpose,
         };
         // Describe's NotAfter is the CA certificate's; absent before it is imported.
-        let not_after = ca.not_after().and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok());
+        let not_after = ca
+            .not_after()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok());
         Ok(CaInfo {
             id: self.arn.clone(),
             key_type,
@@ -394,7 +441,12 @@ impl CertificateAuthority for AwsCa {
             .r#type(ValidityPeriodType::from(kind))
             .value(value)
             .build()
-            .map_err(|e| Error::Ca(format!("{}: cannot express validity {} for PCA ({e})", self.arn, req.validity)))?;
+            .map_err(|e| {
+                Error::Ca(format!(
+                    "{}: cannot express validity {} for PCA ({e})",
+                    self.arn, req.validity
+                ))
+            })?;
         let about = format!("{} (CSR from {})", self.arn, req.csr.source);
         let out = self.call(
             Op::Issue,
@@ -409,9 +461,12 @@ impl CertificateAuthority for AwsCa {
                 .idempotency_token(&req.idempotency_token)
                 .send(),
         )?;
-        out.certificate_arn()
-            .map(str::to_string)
-            .ok_or_else(|| Error::Ca(format!("{}: IssueCertificate returned no certificate ARN", self.arn)))
+        out.certificate_arn().map(str::to_string).ok_or_else(|| {
+            Error::Ca(format!(
+                "{}: IssueCertificate returned no certificate ARN",
+                self.arn
+            ))
+        })
     }
 
     fn get(&self, certificate_id: &str) -> Result<Issued, Error> {
@@ -452,7 +507,11 @@ impl CertificateAuthority for AwsCa {
             .certificate()
             .map(|t| pemfile::parse_one_certificate(t, &source))
             .transpose()?
-            .ok_or_else(|| Error::Ca(format!("{certificate_id}: GetCertificate returned no certificate")))?
+            .ok_or_else(|| {
+                Error::Ca(format!(
+                    "{certificate_id}: GetCertificate returned no certificate"
+                ))
+            })?
             .der;
         let chain = match out.certificate_chain().filter(|t| !t.trim().is_empty()) {
             Some(t) => self.parse_pem(t, &format!("{source} (CertificateChain)"))?,
@@ -476,7 +535,10 @@ impl CertificateAuthority for AwsCa {
             .map(|t| pemfile::parse_one_certificate(t, &source))
             .transpose()?
             .ok_or_else(|| {
-                Error::Ca(format!("{}: the CA has no certificate yet; import one before issuing", self.arn))
+                Error::Ca(format!(
+                    "{}: the CA has no certificate yet; import one before issuing",
+                    self.arn
+                ))
             })?
             .der;
         // A root CA has no chain; a subordinate's runs from its issuer up to the root.
@@ -504,21 +566,140 @@ impl CertificateAuthority for AwsCa {
     }
 }
 
-/// Loads the SDK configuration and proves credentials exist before any call is made.
-async fn load_config(arn: &str, opts: &AwsOptions, region: &str) -> Result<aws_config::SdkConfig, Error> {
-    let region = Region::new(region.to_string());
-    // One short attempt at the instance-metadata service: on EC2 it answers at once;
-    // elsewhere the SDK's default (retries, longer timeouts) is what makes tools hang.
+/// Which link of the credentials chain failed, and how.
+#[derive(Debug)]
+struct SourceFailed {
+    source: Source,
+    cause: CredentialsError,
+}
+
+impl fmt::Display for SourceFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source.describe(), chain_text(&self.cause))
+    }
+}
+
+impl StdError for SourceFailed {}
+
+/// The SDK's default credential sources, in its order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Environment,
+    Profile,
+    WebIdentity,
+    Container,
+    InstanceMetadata,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Source::Environment => "the environment (AWS_ACCESS_KEY_ID)",
+            Source::Profile => "the shared config and credentials files",
+            Source::WebIdentity => "the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)",
+            Source::Container => "the container credentials endpoint",
+            Source::InstanceMetadata => "the EC2 instance-metadata service",
+        }
+    }
+}
+
+/// A credential source whose hard failures name it, so the message can say which
+/// source was misconfigured rather than "could not load credentials".
+#[derive(Debug)]
+struct Tagged<P> {
+    source: Source,
+    inner: P,
+}
+
+impl<P: ProvideCredentials> ProvideCredentials for Tagged<P> {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            self.inner
+                .provide_credentials()
+                .await
+                .map_err(|cause| match cause {
+                    // "Not here" lets the chain go on to the next source, as the SDK's does.
+                    CredentialsError::CredentialsNotLoaded(_) => cause,
+                    _ => CredentialsError::provider_error(SourceFailed {
+                        source: self.source,
+                        cause,
+                    }),
+                })
+        })
+    }
+}
+
+/// The SDK's default credentials chain (environment, profile, web identity, container,
+/// instance metadata), with a single short instance-metadata attempt: on EC2 it answers
+/// at once, and elsewhere the SDK's default retries are what make tools hang.
+fn credentials_chain(opts: &AwsOptions, region: &Region) -> CredentialsProviderChain {
+    let conf = ProviderConfig::default().with_region(Some(region.clone()));
+    let mut profile = ProfileFileCredentialsProvider::builder().configure(&conf);
+    if let Some(p) = &opts.profile {
+        profile = profile.profile_name(p);
+    }
     let imds = aws_config::imds::Client::builder()
+        .configure(&conf)
         .connect_timeout(Duration::from_secs(1))
         .read_timeout(Duration::from_secs(1))
         .max_attempts(1)
         .build();
-    let mut chain = DefaultCredentialsChain::builder().region(region.clone()).imds_client(imds);
-    if let Some(p) = &opts.profile {
-        chain = chain.profile_name(p);
-    }
-    let chain = chain.build().await;
+    let tag = |source, inner| Tagged { source, inner };
+    CredentialsProviderChain::first_try(
+        "Environment",
+        tag(
+            Source::Environment,
+            EnvironmentVariableCredentialsProvider::new(),
+        ),
+    )
+    .or_else(
+        "Profile",
+        Tagged {
+            source: Source::Profile,
+            inner: profile.build(),
+        },
+    )
+    .or_else(
+        "WebIdentityToken",
+        Tagged {
+            source: Source::WebIdentity,
+            inner: WebIdentityTokenCredentialsProvider::builder()
+                .configure(&conf)
+                .build(),
+        },
+    )
+    .or_else(
+        "EcsContainer",
+        Tagged {
+            source: Source::Container,
+            inner: EcsCredentialsProvider::builder().configure(&conf).build(),
+        },
+    )
+    .or_else(
+        "Ec2InstanceMetadata",
+        Tagged {
+            source: Source::InstanceMetadata,
+            inner: ImdsCredentialsProvider::builder()
+                .configure(&conf)
+                .imds_client(imds)
+                .build(),
+        },
+    )
+}
+
+/// Loads the SDK configuration and proves credentials exist before any call is made.
+async fn load_config(
+    arn: &str,
+    opts: &AwsOptions,
+    region: &str,
+) -> Result<aws_config::SdkConfig, Error> {
+    let region = Region::new(region.to_string());
+    let chain = credentials_chain(opts, &region);
     let checked = tokio::time::timeout(CREDENTIALS_DEADLINE, chain.provide_credentials()).await;
     match checked {
         Ok(Ok(_)) => {}
@@ -526,9 +707,9 @@ async fn load_config(arn: &str, opts: &AwsOptions, region: &str) -> Result<aws_c
         Err(_) => {
             return Err(no_credentials(
                 arn,
+                opts,
                 &format!(
-                    "no AWS credentials were found within {} (the instance-metadata service did not answer, so \
-                     this is not an EC2 instance with a role)",
+                    "the EC2 instance-metadata service did not answer within {}",
                     show_duration(CREDENTIALS_DEADLINE)
                 ),
             ));
@@ -562,32 +743,78 @@ async fn load_config(arn: &str, opts: &AwsOptions, region: &str) -> Result<aws_c
 }
 
 fn credentials_error(arn: &str, opts: &AwsOptions, e: &CredentialsError) -> Error {
-    match e {
-        CredentialsError::CredentialsNotLoaded(_) => no_credentials(
+    let failed = StdError::source(e).and_then(|s| s.downcast_ref::<SourceFailed>());
+    match failed {
+        // The last source: on a laptop, "forbidden", "unreachable" or "no role" all mean
+        // there are no credentials here, which is what the user needs to hear.
+        Some(f) if f.source == Source::InstanceMetadata => no_credentials(
             arn,
+            opts,
             &format!(
-                "no AWS credentials found (looked in the environment, {}, web identity, the container and the \
-                 instance-metadata service)",
-                match &opts.profile {
-                    Some(p) => format!("profile {p:?} of the shared config and credentials files"),
-                    None => "the shared config and credentials files".into(),
-                }
+                "the EC2 instance-metadata service: {}",
+                chain_text(&f.cause)
             ),
         ),
-        CredentialsError::ProviderTimedOut(_) => no_credentials(arn, "loading AWS credentials timed out"),
-        _ => Error::Ca(format!(
-            "{arn}: the AWS credentials could not be loaded ({}); check --profile/AWS_PROFILE and ~/.aws/config, \
-             or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-            DisplayErrorContext(e)
-        )),
+        Some(f) => {
+            let fix = match f.source {
+                Source::Environment => {
+                    "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+                }
+                Source::Profile => {
+                    "check --profile/AWS_PROFILE and that profile in ~/.aws/config and ~/.aws/credentials"
+                }
+                Source::WebIdentity => "check AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN",
+                Source::Container => "check AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI",
+                Source::InstanceMetadata => "",
+            };
+            Error::Ca(format!("{arn}: the AWS credentials from {f}; {fix}"))
+        }
+        None => match e {
+            CredentialsError::CredentialsNotLoaded(_) => {
+                no_credentials(arn, opts, "no source had any")
+            }
+            _ => Error::Ca(format!(
+                "{arn}: the AWS credentials could not be loaded ({})",
+                chain_text(e)
+            )),
+        },
     }
 }
 
-fn no_credentials(arn: &str, what: &str) -> Error {
+fn no_credentials(arn: &str, opts: &AwsOptions, detail: &str) -> Error {
+    let profile = match &opts.profile {
+        Some(p) => format!(" (profile {p:?})"),
+        None => String::new(),
+    };
+    let half_set = match (
+        std::env::var_os("AWS_ACCESS_KEY_ID"),
+        std::env::var_os("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(_), None) => "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; ",
+        (None, Some(_)) => "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not; ",
+        _ => "",
+    };
     Error::Ca(format!(
-        "{arn}: {what}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary \
+        "{arn}: no AWS credentials found (looked in the environment, the shared config and credentials \
+         files{profile}, web identity, the container endpoint and the EC2 instance-metadata service; {detail}); \
+         {half_set}set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary \
          credentials), or name a profile with --profile or AWS_PROFILE (`aws configure` or `aws sso login` makes one)"
     ))
+}
+
+/// An error and its causes on one line, without the SDK's Debug dump.
+fn chain_text(e: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        // Wrappers often repeat their cause's text; keep each piece once.
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    parts.join(": ")
 }
 
 /// Where requests go, for messages: the explicit endpoint, else the regional one.
@@ -611,11 +838,22 @@ fn innermost(e: &(dyn StdError + 'static)) -> String {
 
 /// A serial as PCA documents it: hex bytes separated by colons, as `openssl x509 -text`
 /// prints it (no leading zero byte).
-fn colon_hex(serial: &str) -> String {
-    let hex: String = serial.chars().filter(char::is_ascii_hexdigit).collect::<String>().to_ascii_lowercase();
-    let hex = if hex.len() % 2 == 1 { format!("0{hex}") } else { hex };
+pub(crate) fn colon_hex(serial: &str) -> String {
+    let hex: String = serial
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let hex = if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex
+    };
     let bytes: Vec<&str> = (0..hex.len()).step_by(2).map(|i| &hex[i..i + 2]).collect();
-    let start = bytes.iter().position(|b| *b != "00").unwrap_or(bytes.len().saturating_sub(1));
+    let start = bytes
+        .iter()
+        .position(|b| *b != "00")
+        .unwrap_or(bytes.len().saturating_sub(1));
     bytes[start..].join(":")
 }
 
@@ -626,7 +864,7 @@ fn jitter(d: Duration) -> Duration {
 }
 
 fn show_duration(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
@@ -653,7 +891,10 @@ impl Progress {
             return;
         }
         let bar = self.bar.get_or_init(|| {
-            let b = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            let b = indicatif::ProgressBar::with_draw_target(
+                None,
+                indicatif::ProgressDrawTarget::stderr(),
+            );
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
@@ -685,13 +926,27 @@ mod tests {
 
     #[test]
     fn arns_are_checked_before_any_call() {
-        let ok = CaArn::parse("arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/abc-123").unwrap();
+        let ok =
+            CaArn::parse("arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/abc-123")
+                .unwrap();
         assert_eq!(ok.region, "eu-west-1");
         for (bad, says) in [
-            ("arn:aws:acm:eu-west-1:123456789012:certificate/abc", "not acm-pca"),
-            ("arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/abc/certificate/def", "names a certificate"),
-            ("arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1", "certificate-authority/ID"),
-            ("arn:aws:acm-pca::123456789012:certificate-authority/abc", "no region"),
+            (
+                "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+                "not acm-pca",
+            ),
+            (
+                "arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/abc/certificate/def",
+                "names a certificate",
+            ),
+            (
+                "arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1",
+                "certificate-authority/ID",
+            ),
+            (
+                "arn:aws:acm-pca::123456789012:certificate-authority/abc",
+                "no region",
+            ),
             ("arn:aws:acm-pca", "six"),
         ] {
             let e = CaArn::parse(bad).unwrap_err().to_string();

@@ -11,6 +11,7 @@
 //! DIR/ca.json          key type and usage mode
 //! DIR/issued/SERIAL.pem  every certificate issued, by serial number (hex)
 //! DIR/tokens/TOKEN     the serial a request's idempotency token was answered with
+//! DIR/revoked.json     revoked serials: {SERIAL: {reason, revoked_at}}
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use rcgen::{CertificateParams, Issuer, SerialNumber};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{CaInfo, CertificateAuthority, IssueRequest, Issued, UsageMode};
+use super::{CaInfo, CertificateAuthority, IssueRequest, Issued, RevocationReason, UsageMode};
 use crate::cert;
 use crate::csr::{self, Subject};
 use crate::error::Error;
@@ -33,6 +34,7 @@ const CERT: &str = "ca-cert.pem";
 const KEY: &str = "ca-key.pem";
 const CHAIN: &str = "ca-chain.pem";
 const META: &str = "ca.json";
+const REVOKED: &str = "revoked.json";
 
 #[derive(Serialize, Deserialize)]
 struct Meta {
@@ -309,6 +311,56 @@ impl CertificateAuthority for LocalCa {
 
     fn ca_certificate(&self) -> Result<Issued, Error> {
         self.read_ca()
+    }
+
+    fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<(), Error> {
+        let serial = serial.to_ascii_lowercase();
+        if serial.is_empty() || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::Ca(format!(
+                "{}: {serial:?} is not a hex serial number",
+                self.id()
+            )));
+        }
+        if !self
+            .dir
+            .join("issued")
+            .join(format!("{serial}.pem"))
+            .exists()
+        {
+            return Err(Error::Ca(format!(
+                "{}: no certificate with serial {serial} was issued by this CA (nothing in {}); nothing was revoked",
+                self.id(),
+                self.dir.join("issued").display()
+            )));
+        }
+        // A JSON map rather than a CRL: revocation is recorded so the trait stays uniform;
+        // publishing a CRL is left to whoever serves this CA.
+        let path = self.dir.join(REVOKED);
+        let mut revoked: serde_json::Map<String, serde_json::Value> = if path.exists() {
+            serde_json::from_str(&fsio::read_text(&path)?).map_err(|e| {
+                Error::Ca(format!(
+                    "{}: unreadable ({e}); fix or remove it",
+                    path.display()
+                ))
+            })?
+        } else {
+            serde_json::Map::new()
+        };
+        if let Some(previous) = revoked.get(&serial) {
+            return Err(Error::Ca(format!(
+                "{}: the certificate with serial {serial} is already revoked ({previous}); nothing to do",
+                self.id()
+            )));
+        }
+        let at = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        revoked.insert(
+            serial,
+            serde_json::json!({ "reason": reason.name(), "revoked_at": at }),
+        );
+        let text = serde_json::to_string_pretty(&revoked).unwrap_or_default() + "\n";
+        fsio::write_atomic(&path, text.as_bytes(), Mode::Public, true)
     }
 }
 

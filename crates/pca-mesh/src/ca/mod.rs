@@ -95,20 +95,27 @@ pub trait CertificateAuthority {
     fn get(&self, certificate_id: &str) -> Result<Issued, Error>;
     /// The CA's own certificate and the chain above it.
     fn ca_certificate(&self) -> Result<Issued, Error>;
+    /// Revokes the certificate with this serial number (hex, as [`crate::cert::serial_hex`]
+    /// gives it) that the CA issued. Revoking twice is an error.
+    fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<(), Error>;
 }
 
-/// Opens the CA named by `spec`: `file:DIR` (or a bare directory path).
+/// Opens the CA named by `spec` with the AWS settings from the environment alone.
 pub fn open(spec: &str) -> Result<Box<dyn CertificateAuthority>, Error> {
+    open_with(spec, &aws::AwsOptions::default())
+}
+
+/// Opens the CA named by `spec`: an AWS Private CA ARN (`arn:aws:acm-pca:...`, with
+/// `aws` for region, profile, endpoint and wait), or `file:DIR` (or a bare directory path).
+pub fn open_with(
+    spec: &str,
+    aws: &aws::AwsOptions,
+) -> Result<Box<dyn CertificateAuthority>, Error> {
     if let Some(dir) = spec.strip_prefix("file:") {
         return Ok(Box::new(local::LocalCa::open(dir)?));
     }
     if spec.starts_with("arn:") {
-        return Err(Error::Argument {
-            flag: "--ca",
-            reason: format!(
-                "{spec}: this build has no AWS Private CA backend; use a local CA (file:DIR)"
-            ),
-        });
+        return Ok(Box::new(aws::AwsCa::open(spec, aws)?));
     }
     if std::path::Path::new(spec).is_dir() {
         return Ok(Box::new(local::LocalCa::open(spec)?));
@@ -116,8 +123,137 @@ pub fn open(spec: &str) -> Result<Box<dyn CertificateAuthority>, Error> {
     Err(Error::Argument {
         flag: "--ca",
         reason: format!(
-            "{spec:?} is not a CA identifier; expected file:DIR (a local CA directory)"
+            "{spec:?} is not a CA identifier; expected an AWS Private CA ARN \
+             (arn:aws:acm-pca:REGION:ACCOUNT:certificate-authority/ID) or file:DIR (a local CA directory)"
         ),
+    })
+}
+
+/// Why a certificate is revoked, with PCA's names (RFC 5280 CRLReason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RevocationReason {
+    /// KEY_COMPROMISE: the default, for a compromised cluster.
+    #[default]
+    KeyCompromise,
+    /// UNSPECIFIED
+    Unspecified,
+    /// CERTIFICATE_AUTHORITY_COMPROMISE
+    CertificateAuthorityCompromise,
+    /// AFFILIATION_CHANGED
+    AffiliationChanged,
+    /// SUPERSEDED
+    Superseded,
+    /// CESSATION_OF_OPERATION
+    CessationOfOperation,
+    /// PRIVILEGE_WITHDRAWN
+    PrivilegeWithdrawn,
+    /// A_A_COMPROMISE
+    AaCompromise,
+}
+
+impl RevocationReason {
+    /// Every reason, as PCA lists them.
+    pub const ALL: [RevocationReason; 8] = [
+        RevocationReason::KeyCompromise,
+        RevocationReason::Unspecified,
+        RevocationReason::CertificateAuthorityCompromise,
+        RevocationReason::AffiliationChanged,
+        RevocationReason::Superseded,
+        RevocationReason::CessationOfOperation,
+        RevocationReason::PrivilegeWithdrawn,
+        RevocationReason::AaCompromise,
+    ];
+
+    /// PCA's name, e.g. `KEY_COMPROMISE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RevocationReason::KeyCompromise => "KEY_COMPROMISE",
+            RevocationReason::Unspecified => "UNSPECIFIED",
+            RevocationReason::CertificateAuthorityCompromise => "CERTIFICATE_AUTHORITY_COMPROMISE",
+            RevocationReason::AffiliationChanged => "AFFILIATION_CHANGED",
+            RevocationReason::Superseded => "SUPERSEDED",
+            RevocationReason::CessationOfOperation => "CESSATION_OF_OPERATION",
+            RevocationReason::PrivilegeWithdrawn => "PRIVILEGE_WITHDRAWN",
+            RevocationReason::AaCompromise => "A_A_COMPROMISE",
+        }
+    }
+}
+
+impl fmt::Display for RevocationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for RevocationReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        RevocationReason::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(&s.replace('-', "_")))
+            .ok_or_else(|| {
+                let names: Vec<_> = RevocationReason::ALL.iter().map(|r| r.name()).collect();
+                format!(
+                    "unknown revocation reason {s:?}; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// What [`revoke`] did, as pca-revoke reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Revocation {
+    /// The CA identifier.
+    pub ca: String,
+    /// The revoked certificate's serial number, colon-separated hex as openssl prints it.
+    pub serial: String,
+    /// Its subject.
+    pub subject: String,
+    /// The reason given.
+    pub reason: String,
+    /// When the revocation was requested (RFC 3339, UTC).
+    pub revoked_at: String,
+}
+
+/// Revokes `certificate` (DER, with where it came from) at `ca`, after checking that
+/// the CA signed it: a serial number alone could name another CA's certificate.
+pub fn revoke(
+    ca: &dyn CertificateAuthority,
+    certificate: &Named,
+    reason: RevocationReason,
+) -> Result<Revocation, Error> {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (_, cert) = X509Certificate::from_der(&certificate.der).map_err(|e| Error::Pem {
+        source_name: certificate.source.clone(),
+        reason: format!("does not hold a readable certificate ({e})"),
+    })?;
+    let serial = crate::cert::serial_hex(&certificate.der).unwrap_or_default();
+    let shown = aws::colon_hex(&serial);
+    let subject = cert.subject().to_string();
+    let ca_cert = ca.ca_certificate()?.certificate;
+    let signed = X509Certificate::from_der(&ca_cert).is_ok_and(|(_, issuer)| {
+        cert.issuer() == issuer.subject()
+            && cert.verify_signature(Some(issuer.public_key())).is_ok()
+    });
+    if !signed {
+        return Err(Error::Ca(format!(
+            "{}: the certificate {subject} (serial {shown}) was not issued by {} (whose certificate is {}); \
+             nothing was revoked: pass the CA that issued it with --ca",
+            certificate.source,
+            ca.id(),
+            crate::cert::subject_of(&ca_cert)
+        )));
+    }
+    ca.revoke(&serial, reason)?;
+    Ok(Revocation {
+        ca: ca.id(),
+        serial: shown,
+        subject,
+        reason: reason.name().into(),
+        revoked_at: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
     })
 }
 

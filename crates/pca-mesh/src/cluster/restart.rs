@@ -460,7 +460,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

@@ -309,7 +309,7 @@ fn refusals() {
             Fault::KeyUnparsable,
             Judge::Istiod,
             KEY,
-            "does not parse",
+            "does not load",
         ));
     }
     // Key that belongs to another certificate.
@@ -586,7 +586,7 @@ fn refusals() {
             Fault::UnsupportedAlgorithm,
             Judge::Webpki,
             CERT,
-            "ECDSA with SHA-512",
+            "(EC P-256 key) with ECDSA with SHA-512, a combination rustls-webpki",
         ));
     }
     // EKU on an intermediate: without clientAuth (ztunnel), without serverAuth (istiod).
