@@ -394,7 +394,7 @@ fn a_certificate_still_pending_past_wait_gives_a_timeout_message() {
 
 #[test]
 fn wrong_region_arn_endpoint_and_profile_each_say_what_to_check() {
-    let pca = Pca::start(&["root=root"]);
+    let pca = Pca::start(&["root=root", "pending=pending"]);
     let dir = workdir();
     let d = dir.path();
     let arn = pca.arn("root");
@@ -424,6 +424,18 @@ fn wrong_region_arn_endpoint_and_profile_each_say_what_to_check() {
     issue("--ca arn:aws:acm:us-east-1:123456789012:certificate/x")
         .fails(2, &["not an AWS Private CA ARN", "not acm-pca"]);
     issue(&format!("--ca {arn}/certificate/abc")).fails(2, &["names a certificate, not its CA"]);
+    // A CA whose certificate was never imported: refused from Describe before issuing,
+    // and PCA's InvalidStateException on its certificate says what state it needs.
+    let pending = pca.arn("pending");
+    issue(&format!("--ca {pending}")).fails(1, &["PENDING_CERTIFICATE, not ACTIVE"]);
+    pca.sh(&format!("pca-get --root --ca {pending}"), d).fails(
+        1,
+        &[
+            "state does not allow GetCertificateAuthorityCertificate",
+            "must be ACTIVE",
+            "describe-certificate-authority",
+        ],
+    );
     issue(&format!("--ca {arn} --endpoint-url http://127.0.0.1:9")).fails(
         1,
         &[

@@ -25,8 +25,15 @@ fn every_tool_has_help_and_a_current_man_page() {
     let dir = workdir();
     for t in &all {
         let help = Cmd::tool(t, dir.path()).args(["--help"]).run().ok().stdout;
-        assert!(help.contains("Usage:") && help.contains("Exit status"), "{t} --help:\n{help}");
-        let man = Cmd::tool(t, dir.path()).args(["--generate-man"]).run().ok().stdout;
+        assert!(
+            help.contains("Usage:") && help.contains("Exit status"),
+            "{t} --help:\n{help}"
+        );
+        let man = Cmd::tool(t, dir.path())
+            .args(["--generate-man"])
+            .run()
+            .ok()
+            .stdout;
         let committed = std::fs::read_to_string(root().join("man").join(format!("{t}.1")))
             .unwrap_or_else(|_| panic!("man/{t}.1 is missing; run `make man`"));
         assert_eq!(man, committed, "man/{t}.1 is stale; run `make man`");

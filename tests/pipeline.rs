@@ -443,7 +443,10 @@ fn unknown_fields_and_sans_pass_through() {
     .ok()
     .stdout;
     let b = json(&out);
-    assert_eq!(b["x_ticket"], "OPS-42", "an unknown field survives every step");
+    assert_eq!(
+        b["x_ticket"], "OPS-42",
+        "an unknown field survives every step"
+    );
     assert_eq!(b["key_type"], "ecdsa-p384");
     let text = Cmd::program("openssl", d)
         .args(["x509", "-noout", "-ext", "subjectAltName"])
@@ -451,5 +454,8 @@ fn unknown_fields_and_sans_pass_through() {
         .run()
         .ok()
         .stdout;
-    assert!(text.contains("URI:spiffe://cluster.local") && text.contains("DNS:istiod.istio-system.svc"), "{text}");
+    assert!(
+        text.contains("URI:spiffe://cluster.local") && text.contains("DNS:istiod.istio-system.svc"),
+        "{text}"
+    );
 }

@@ -52,7 +52,15 @@ fn every_bad_bundle_is_refused_and_nothing_is_written() {
     let dir = material();
     let d = dir.path();
     // (case, cert, chain, key, extra flags, exit code, what stderr must say)
-    type Case<'a> = (&'a str, &'a str, &'a str, &'a str, &'a [&'a str], i32, &'a [&'a str]);
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        i32,
+        &'a [&'a str],
+    );
     let cases: &[Case] = &[
         (
             "key mismatch",

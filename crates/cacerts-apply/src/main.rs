@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use pca_mesh::cluster::install::{self, Options, Source};
-use pca_mesh::cluster::restart::{self, Plan};
+use pca_mesh::cluster::restart::Plan;
 use pca_mesh::cluster::{Say, Target};
 use pca_mesh::{Error, cli, fsio};
 
@@ -54,7 +54,7 @@ struct Cli {
     #[arg(long)]
     restart_workloads: bool,
     /// How long to wait for each rollout (istiod, then the workloads): 90s, 5m, 1h.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = restart::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cli::parse_duration)]
     wait: Duration,
     /// Restore the newest backup for this context instead of reading standard input.
     #[arg(long, conflicts_with = "rollback_from")]
@@ -67,11 +67,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish(TOOL, run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn run(args: Cli) -> Result<(), Error> {

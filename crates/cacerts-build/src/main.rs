@@ -91,11 +91,7 @@ impl FromStr for OutputArg {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish("cacerts-build", run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn run(args: Cli) -> Result<(), Error> {

@@ -63,11 +63,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish("pca-csr", run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn run(args: Cli) -> Result<(), Error> {

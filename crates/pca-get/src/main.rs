@@ -54,11 +54,7 @@ enum Output {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish("pca-get", run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn run(args: Cli) -> Result<(), Error> {

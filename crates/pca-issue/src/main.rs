@@ -87,11 +87,7 @@ enum Output {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish("pca-issue", run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn init_options(args: &Cli, cn: &str, validity: Validity) -> InitOptions {

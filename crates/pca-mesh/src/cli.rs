@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory};
 
@@ -43,6 +44,17 @@ impl Meta {
     }
 }
 
+/// The whole `main` of a tool: parse the arguments, answer the hidden flags, run the
+/// body, and report its error as one line on stderr with the documented exit code.
+pub fn main<C: clap::Parser>(meta: fn(&C) -> &Meta, body: fn(C) -> Result<(), Error>) -> ExitCode {
+    let args = C::parse();
+    if let Some(code) = meta(&args).handle::<C>() {
+        return code;
+    }
+    let name = C::command().get_name().to_string();
+    finish(&name, body(args))
+}
+
 /// Runs a tool's body and turns its error into one line on stderr and the exit code.
 pub fn finish(tool: &str, result: Result<(), Error>) -> ExitCode {
     match result {
@@ -62,3 +74,43 @@ pub fn note(tool: &str, msg: &str) {
 /// Long help text on exit codes, shared by every tool.
 pub const EXIT_CODES: &str = "Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
 3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";
+
+/// Reads a duration: `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        format!("cannot read duration {s:?}; expected e.g. 500ms, 30s, 2m or a number of seconds")
+    })?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "cannot read duration {s:?}; the unit must be ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}

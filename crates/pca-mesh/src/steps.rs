@@ -111,7 +111,7 @@ pub fn ca_spec(flag: Option<&str>, bundle: Option<&Bundle>) -> Result<String, Er
         .or_else(|| bundle.and_then(|b| b.ca.clone()))
         .ok_or_else(|| Error::Argument {
             flag: "--ca",
-            reason: "no CA given; pass --ca file:DIR (a local CA) or set PCA_MESH_CA".into(),
+            reason: "no CA given; pass --ca with an AWS Private CA ARN or file:DIR (a local CA), or set PCA_MESH_CA".into(),
         })
 }
 

@@ -40,11 +40,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let args = Cli::parse();
-    if let Some(code) = args.meta.handle::<Cli>() {
-        return code;
-    }
-    cli::finish("pca-revoke", run(args))
+    cli::main(|c: &Cli| &c.meta, run)
 }
 
 fn run(args: Cli) -> Result<(), Error> {

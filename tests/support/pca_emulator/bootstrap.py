@@ -9,6 +9,7 @@ KIND is one of
   short       a root CA in SHORT_LIVED_CERTIFICATE usage mode
   ec256       a root CA with an EC_prime256v1 key
   ec384       a root CA with an EC_secp384r1 key
+  pending     a root CA created and left PENDING_CERTIFICATE (no certificate imported)
 
 Each CA is bootstrapped as AWS documents it: CreateCertificateAuthority, then
 GetCertificateAuthorityCsr, IssueCertificate (RootCACertificate/V1 for a root, from the
@@ -30,6 +31,7 @@ KINDS = {
     "ec256": ("ROOT", "EC_prime256v1", "SHA256WITHECDSA", "GENERAL_PURPOSE"),
     "ec384": ("ROOT", "EC_secp384r1", "SHA384WITHECDSA", "GENERAL_PURPOSE"),
     "sub": ("SUBORDINATE", "RSA_2048", "SHA256WITHRSA", "GENERAL_PURPOSE"),
+    "pending": ("ROOT", "RSA_2048", "SHA256WITHRSA", "GENERAL_PURPOSE"),
 }
 
 
@@ -54,6 +56,8 @@ def create(pca, name: str, kind: str, made: dict[str, str]) -> str:
             "Subject": {"Country": "US", "Organization": "pca-mesh tests", "CommonName": f"Test {name} CA"},
         },
     )["CertificateAuthorityArn"]
+    if base == "pending":
+        return arn
     csr = pca.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
     if ca_type == "ROOT":
         issuer, template, algorithm, years = arn, "RootCACertificate/V1", sig_alg, 10

@@ -71,32 +71,8 @@ pub struct AwsOptions {
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// How long to wait for a certificate still being issued: 90s, 2m, 500ms [default: 60s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub wait: Option<Duration>,
-}
-
-/// Reads a duration: `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| {
-        format!("cannot read duration {s:?}; expected e.g. 500ms, 30s, 2m or a number of seconds")
-    })?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "cannot read duration {s:?}; the unit must be ms, s, m or h"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is out of range"))
 }
 
 /// The parts of a certificate-authority ARN.
@@ -924,6 +900,114 @@ impl Drop for Progress {
 mod tests {
     use super::*;
 
+    /// A CA handle that never touches the network, for the message table.
+    fn offline_ca(region: &str) -> AwsCa {
+        let config = aws_sdk_acmpca::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .build();
+        AwsCa {
+            arn: "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/ca1".into(),
+            arn_region: "us-east-1".into(),
+            region: region.into(),
+            endpoint: format!("https://acm-pca.{region}.amazonaws.com"),
+            wait: DEFAULT_WAIT,
+            client: Client::from_conf(config),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn each_pca_error_says_what_to_check() {
+        let ca = offline_ca("us-east-1");
+        let arn = ca.arn.clone();
+        for (op, code, needles) in [
+            (
+                Op::Issue,
+                "AccessDeniedException",
+                &["access denied", "acm-pca:IssueCertificate", "IAM policy"][..],
+            ),
+            (
+                Op::Describe,
+                "ResourceNotFoundException",
+                &["not found in region us-east-1", "check the ARN"],
+            ),
+            (
+                Op::Issue,
+                "InvalidStateException",
+                &["must be ACTIVE", "describe-certificate-authority"],
+            ),
+            (
+                Op::Issue,
+                "MalformedCSRException",
+                &["refused the CSR as malformed", "pca-csr"],
+            ),
+            (
+                Op::Describe,
+                "InvalidArnException",
+                &["not a valid ARN", "certificate-authority/ID"],
+            ),
+            (
+                Op::Issue,
+                "InvalidArgsException",
+                &["--template, --validity and --signing-algorithm"],
+            ),
+            (
+                Op::Issue,
+                "ValidationException",
+                &["--template, --validity and --signing-algorithm"],
+            ),
+            (
+                Op::Revoke,
+                "InvalidRequestException",
+                &["serial number and --reason"],
+            ),
+            (
+                Op::Issue,
+                "ThrottlingException",
+                &["kept throttling IssueCertificate", "AWS_MAX_ATTEMPTS"],
+            ),
+            (
+                Op::Revoke,
+                "RequestAlreadyProcessedException",
+                &["already revoked"],
+            ),
+            (
+                Op::Get,
+                "UnrecognizedClientException",
+                &["rejected the credentials", "AWS_ACCESS_KEY_ID"],
+            ),
+            (
+                Op::Get,
+                "ExpiredTokenException",
+                &["rejected the credentials", "aws sso login"],
+            ),
+            (
+                Op::Get,
+                "SomethingNew",
+                &["GetCertificate failed (SomethingNew: boom)"],
+            ),
+        ] {
+            let msg = ca.service_error(op, &arn, code, "boom");
+            assert!(msg.starts_with(&arn), "{code}: {msg}");
+            for n in needles {
+                assert!(msg.contains(n), "{code}: {msg:?} lacks {n:?}");
+            }
+        }
+        let elsewhere = offline_ca("eu-west-1").service_error(
+            Op::Describe,
+            &arn,
+            "ResourceNotFoundException",
+            "x",
+        );
+        assert!(
+            elsewhere.contains("the ARN names region us-east-1"),
+            "{elsewhere}"
+        );
+    }
+
     #[test]
     fn arns_are_checked_before_any_call() {
         let ok =
@@ -952,16 +1036,6 @@ mod tests {
             let e = CaArn::parse(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3d").is_err());
     }
 
     #[test]
