@@ -99,6 +99,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is out of range"))
 }
 
+/// A duration as the flags take it, compactly: `500ms`, `90s`, `5m`.
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if !ms.is_multiple_of(1000) {
+        format!("{ms}ms")
+    } else if d.as_secs() >= 60 && d.as_secs().is_multiple_of(60) {
+        format!("{}m", d.as_secs() / 60)
+    } else {
+        format!("{}s", d.as_secs())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +124,14 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3d").is_err());
+        for (d, shown) in [
+            (1500, "1500ms"),
+            (90_000, "90s"),
+            (300_000, "5m"),
+            (60_000, "1m"),
+        ] {
+            assert_eq!(show_duration(Duration::from_millis(d)), shown);
+            assert_eq!(parse_duration(shown).unwrap(), Duration::from_millis(d));
+        }
     }
 }

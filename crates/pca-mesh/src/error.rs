@@ -83,5 +83,15 @@ impl Error {
     }
 }
 
+/// The deepest cause of an error, e.g. "Connection refused (os error 111)": it says
+/// more than the wrappers around it.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -67,8 +67,8 @@ pub fn parse_one_certificate(text: &str, source: &str) -> Result<Named, Error> {
         return Err(Error::Pem {
             source_name: source.to_string(),
             reason: format!(
-                "holds {} certificates where exactly one was expected; pass the CA certificate alone \
-                 and the certificates above it as the chain",
+                "holds {} certificates where exactly one was expected: the cluster's intermediate CA \
+                 certificate alone (the CAs above it belong in the chain)",
                 certs.len()
             ),
         });

@@ -7,7 +7,7 @@ use clap::Parser;
 use pca_mesh::bundle::{Bundle, Input};
 use pca_mesh::ca::aws::AwsOptions;
 use pca_mesh::ca::{self, RevocationReason};
-use pca_mesh::pemfile::{self, Named};
+use pca_mesh::pemfile;
 use pca_mesh::{Error, cli, fsio, steps};
 
 /// Revoke a cluster's intermediate CA certificate.
@@ -54,10 +54,13 @@ fn run(args: Cli) -> Result<(), Error> {
     let (bundle, certificate) = match Input::parse(&text)? {
         Input::Bundle(b) => {
             let pem = Bundle::require(&b.certificate, "certificate", "pca-get")?;
-            let cert = only_certificate(pem, &format!("{source}: bundle field \"certificate\""))?;
+            let cert = pemfile::parse_one_certificate(
+                pem,
+                &format!("{source}: bundle field \"certificate\""),
+            )?;
             (Some(*b), cert)
         }
-        Input::Pem(pem) => (None, only_certificate(&pem, &source)?),
+        Input::Pem(pem) => (None, pemfile::parse_one_certificate(&pem, &source)?),
         Input::Id(id) => {
             return Err(Error::Bundle(format!(
                 "expected a certificate (PEM) or a pca-get bundle in {source}, got {id:?}; fetch the certificate \
@@ -85,19 +88,4 @@ fn run(args: Cli) -> Result<(), Error> {
         }
     }
     fsio::print(&format!("{out}\n"))
-}
-
-/// The one certificate in `text`: with more (a chain), which to revoke is not guessed.
-fn only_certificate(text: &str, source: &str) -> Result<Named, Error> {
-    let mut certs = pemfile::parse_certificates(text, source)?;
-    match certs.len() {
-        1 => Ok(certs.remove(0)),
-        n => Err(Error::Pem {
-            source_name: source.to_string(),
-            reason: format!(
-                "holds {n} certificates; pca-revoke revokes exactly one: pass the cluster's certificate alone, or \
-                 the bundle from pca-get"
-            ),
-        }),
-    }
 }

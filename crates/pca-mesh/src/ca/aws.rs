@@ -242,12 +242,12 @@ impl AwsCa {
             SdkError::DispatchFailure(d) if d.is_timeout() => format!(
                 "{about}: {op}: no connection to the ACM-PCA endpoint {endpoint} within the connect timeout ({}); \
                  check --endpoint-url/AWS_ENDPOINT_URL, --region, and your network or proxy",
-                innermost(err)
+                crate::error::root_cause(err)
             ),
             SdkError::DispatchFailure(_) => format!(
                 "{about}: {op}: cannot reach the ACM-PCA endpoint {endpoint} ({}); check --endpoint-url/\
                  AWS_ENDPOINT_URL, --region, and your network or proxy",
-                innermost(err)
+                crate::error::root_cause(err)
             ),
             SdkError::TimeoutError(_) => format!(
                 "{about}: {op}: the ACM-PCA endpoint {endpoint} did not answer in time; retry later, or check \
@@ -256,7 +256,7 @@ impl AwsCa {
             SdkError::ResponseError(_) => format!(
                 "{about}: {op}: the answer from {endpoint} is not an ACM-PCA response ({}); is --endpoint-url \
                  pointing at AWS Private CA?",
-                innermost(err)
+                crate::error::root_cause(err)
             ),
             _ => format!(
                 "{about}: {op}: the request could not be made ({})",
@@ -467,7 +467,7 @@ impl CertificateAuthority for AwsCa {
                             "{certificate_id}: AWS Private CA was still issuing the certificate \
                              (RequestInProgressException) when the wait deadline of {} passed; run pca-get again \
                              later with the same certificate id, or pass a longer --wait",
-                            show_duration(self.wait)
+                            crate::cli::show_duration(self.wait)
                         )));
                     }
                     progress.waiting(started.elapsed(), self.wait);
@@ -686,7 +686,7 @@ async fn load_config(
                 opts,
                 &format!(
                     "the EC2 instance-metadata service did not answer within {}",
-                    show_duration(CREDENTIALS_DEADLINE)
+                    crate::cli::show_duration(CREDENTIALS_DEADLINE)
                 ),
             ));
         }
@@ -803,15 +803,6 @@ fn endpoint_description(opts: &AwsOptions, region: &str) -> String {
         .unwrap_or_else(|| format!("https://acm-pca.{region}.amazonaws.com"))
 }
 
-/// The deepest cause of an error, e.g. "Connection refused (os error 111)".
-fn innermost(e: &(dyn StdError + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 /// A serial as PCA documents it: hex bytes separated by colons, as `openssl x509 -text`
 /// prints it (no leading zero byte).
 pub(crate) fn colon_hex(serial: &str) -> String {
@@ -837,14 +828,6 @@ pub(crate) fn colon_hex(serial: &str) -> String {
 fn jitter(d: Duration) -> Duration {
     let r = getrandom::u32().unwrap_or(u32::MAX / 2);
     d.mul_f64(0.5 + f64::from(r) / f64::from(u32::MAX) / 2.0)
-}
-
-fn show_duration(d: Duration) -> String {
-    if d.as_millis().is_multiple_of(1000) {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 /// A one-line spinner on stderr while GetCertificate waits, only when stderr is a
@@ -878,7 +861,7 @@ impl Progress {
             "waiting for AWS Private CA to issue {} ({}s of at most {})",
             self.what,
             elapsed.as_secs(),
-            show_duration(wait)
+            crate::cli::show_duration(wait)
         ));
     }
 

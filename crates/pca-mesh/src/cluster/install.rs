@@ -272,10 +272,11 @@ pub fn trusted_root(s: &Secret) -> Option<Vec<u8>> {
 
 /// "CN=…, SHA-256 ab:cd:…" for messages.
 fn describe_cert(der: &[u8]) -> String {
-    let subject = x509_parser::parse_x509_certificate(der)
-        .map(|(_, c)| c.subject().to_string())
-        .unwrap_or_else(|_| "unparsable certificate".into());
-    format!("{subject}, SHA-256 {}", fingerprint(der))
+    format!(
+        "{}, SHA-256 {}",
+        crate::cert::subject_of(der),
+        fingerprint(der)
+    )
 }
 
 fn fingerprint(der: &[u8]) -> String {

@@ -189,7 +189,7 @@ impl Cluster {
                 "cannot reach the Kubernetes API server at {} ({ctx}) to {verb} {obj}: {}; check --context and \
                  --kubeconfig, and that the cluster is up",
                 self.server,
-                root_cause(&other)
+                crate::error::root_cause(&other)
             )),
         }
     }
@@ -199,16 +199,6 @@ fn kubeconfig_error(source: &str, e: kube::config::KubeconfigError) -> Error {
     Error::Cluster(format!(
         "cannot use kubeconfig {source}: {e}; pass --kubeconfig FILE or set KUBECONFIG"
     ))
-}
-
-/// The innermost error message: "Connection refused (os error 111)" says more than
-/// the wrappers around it.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// A Kubernetes object (or, without a name, a kind of object in a namespace), as

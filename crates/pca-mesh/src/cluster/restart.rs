@@ -426,21 +426,12 @@ pub(crate) async fn wait(
             return Err(Error::Cluster(format!(
                 "the rollout did not finish within {}: {}; cacerts is installed, the restart goes on in the \
                  cluster: follow it with kubectl rollout status, or rerun with a longer --wait",
-                show_duration(limit),
+                crate::cli::show_duration(limit),
                 waiting.join(", ")
             )));
         }
         tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
         delay = (delay * 2).min(Duration::from_secs(2));
-    }
-}
-
-fn show_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
     }
 }
 
@@ -512,10 +503,5 @@ mod tests {
         )];
         assert!(in_mesh(&tmpl(json!({}), json!({})), false, &pods, "a"));
         assert!(!in_mesh(&tmpl(json!({}), json!({})), false, &pods, "b"));
-    }
-
-    #[test]
-    fn durations_are_shown_compactly() {
-        assert_eq!(show_duration(Duration::from_secs(300)), "5m");
     }
 }
