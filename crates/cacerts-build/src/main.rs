@@ -25,7 +25,7 @@ use pca_mesh::{Error, cli, fsio};
 /// output, which is refused when standard output is a terminal since it holds the
 /// private key; or --output dir=PATH writes the files (key 0600).
 #[derive(Parser, Debug)]
-#[command(name = "cacerts-build", version, after_help = cli::EXIT_CODES)]
+#[command(name = "cacerts-build", version, after_help = cli::EXIT_CODES, after_long_help = cli::BUNDLE_AND_EXIT_CODES)]
 struct Cli {
     /// The cluster's intermediate CA certificate (PEM, exactly one).
     #[arg(long, value_name = "FILE")]

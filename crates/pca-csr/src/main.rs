@@ -17,7 +17,7 @@ use pca_mesh::{Error, cli, fsio};
 ///
 /// The default subject is the guide's: /C=US/ST=CA/O=Tetrateio/CN=CLUSTER-cluster.
 #[derive(Parser, Debug)]
-#[command(name = "pca-csr", version, after_help = cli::EXIT_CODES)]
+#[command(name = "pca-csr", version, after_help = cli::EXIT_CODES, after_long_help = cli::BUNDLE_AND_EXIT_CODES)]
 struct Cli {
     /// Cluster name: sets the subject (CN=NAME-cluster) and the key path (NAME/ca-key.pem).
     #[arg(long, value_name = "NAME")]

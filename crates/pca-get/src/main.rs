@@ -25,7 +25,7 @@ use pca_mesh::{Error, cli, fsio};
 /// certificate id: the root above that CA). When the issuing CA is itself subordinate,
 /// that is the root above it, not the issuing CA.
 #[derive(Parser, Debug)]
-#[command(name = "pca-get", version, after_help = cli::EXIT_CODES)]
+#[command(name = "pca-get", version, after_help = cli::EXIT_CODES, after_long_help = cli::BUNDLE_AND_EXIT_CODES)]
 struct Cli {
     /// Certificate id (a PCA certificate ARN or file:DIR/certificate/SERIAL); default: standard input.
     #[arg(value_name = "CERTIFICATE_ID")]
@@ -39,6 +39,9 @@ struct Cli {
     /// Output form [default: bundle for bundle input, pem otherwise].
     #[arg(long, value_enum)]
     output: Option<Output>,
+    /// How long to wait for a certificate still being issued: 90s, 2m, 500ms [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = cli::parse_duration)]
+    wait: Option<std::time::Duration>,
     #[command(flatten)]
     aws: AwsOptions,
     #[command(flatten)]
@@ -57,7 +60,8 @@ fn main() -> ExitCode {
     cli::main(|c: &Cli| &c.meta, run)
 }
 
-fn run(args: Cli) -> Result<(), Error> {
+fn run(mut args: Cli) -> Result<(), Error> {
+    args.aws.wait = args.wait;
     let (bundle, from_bundle) = match &args.certificate_id {
         Some(id) => (
             Bundle {

@@ -30,7 +30,7 @@ use pca_mesh::{Error, cli, fsio};
 /// --init-root DIR creates a local root CA; --init-subordinate DIR creates a local
 /// CA signed by --ca, for root -> subordinate -> cluster hierarchies.
 #[derive(Parser, Debug)]
-#[command(name = "pca-issue", version, after_help = cli::EXIT_CODES)]
+#[command(name = "pca-issue", version, after_help = cli::EXIT_CODES, after_long_help = cli::BUNDLE_AND_EXIT_CODES)]
 struct Cli {
     /// CSR file (PEM); default: standard input.
     #[arg(value_name = "CSR_FILE")]

@@ -71,6 +71,24 @@ pub fn note(tool: &str, msg: &str) {
     let _ = writeln!(std::io::stderr(), "{tool}: {msg}");
 }
 
+/// Long help of the pipeline tools: the bundle's fields, then the exit codes.
+pub const BUNDLE_AND_EXIT_CODES: &str = "\
+The bundle is one JSON object that flows down the pipe; each tool adds fields and passes \
+unknown fields through untouched. Private keys never travel in it, only the key file's path.
+  cluster         pca-csr    cluster name
+  key_type        pca-csr    rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384
+  key_file        pca-csr    path of the private key file (0600)
+  csr             pca-csr    PEM certificate signing request
+  ca              pca-issue  the CA: file:DIR, or an ACM-PCA certificate-authority ARN
+  certificate_id  pca-issue  file:DIR/certificate/SERIAL or an ACM-PCA certificate ARN
+  template        pca-issue  template ARN used
+  certificate     pca-get    PEM of the cluster's intermediate CA alone
+  chain           pca-get    PEM of every CA above it, issuer first, ending with the root
+  root            pca-get    PEM of the self-signed root at the top
+
+Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
+3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";
+
 /// Long help text on exit codes, shared by every tool.
 pub const EXIT_CODES: &str = "Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
 3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";

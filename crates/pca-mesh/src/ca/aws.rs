@@ -70,8 +70,9 @@ pub struct AwsOptions {
     /// ACM-PCA endpoint, e.g. a VPC endpoint or a local emulator [env: AWS_ENDPOINT_URL].
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// How long to wait for a certificate still being issued: 90s, 2m, 500ms [default: 60s].
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    /// How long GetCertificate waits for a certificate still being issued [default: 60s];
+    /// set by the tools that fetch (pca-get's --wait), not a flag of every tool.
+    #[arg(skip)]
     pub wait: Option<Duration>,
 }
 
