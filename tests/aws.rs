@@ -5,8 +5,7 @@
 //! Each test starts its own emulator and bootstraps the CAs it needs there, as AWS
 //! documents it (create, get CSR, issue, import), with tests/support/pca_emulator/bootstrap.py.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,7 +55,7 @@ impl Pca {
 
     /// `GET /_emulator/stats`.
     fn stats(&self) -> Value {
-        http(self.emu.url(), "GET", "/_emulator/stats", "")
+        json(&http(self.emu.url(), "GET", "/_emulator/stats", ""))
     }
 
     /// How many calls of `op` the emulator has answered (throttled ones included).
@@ -82,27 +81,6 @@ fn tool_path() -> String {
         bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     )
-}
-
-/// A one-shot HTTP/1.1 exchange with the emulator's control endpoint.
-fn http(url: &str, method: &str, path: &str, body: &str) -> Value {
-    let addr = url.trim_start_matches("http://");
-    let mut s = TcpStream::connect(addr).expect("connect to the emulator");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
-    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(
-        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-        "{head}\n{body}"
-    );
-    json(body)
 }
 
 /// The number of PEM certificates in `text`.

@@ -360,22 +360,28 @@ impl KubeFixture {
 
     /// Sends a request to a control endpoint and returns the body.
     pub fn http(&self, method: &str, path: &str, body: &str) -> String {
-        use std::net::TcpStream;
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(addr).expect("connect to the fixture");
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("send");
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).expect("read");
-        let (head, body) = resp.split_once("\r\n\r\n").expect("an HTTP answer");
-        assert!(
-            head.contains(" 200 ") || head.contains(" 201 "),
-            "{method} {path}: {head}"
-        );
-        body.to_string()
+        http(&self.url, method, path, body)
     }
+}
+
+/// A one-shot HTTP exchange with a test service's control endpoint (`base_url` is
+/// `http://127.0.0.1:PORT`); panics unless the answer is 200 or 201; returns the body.
+pub fn http(base_url: &str, method: &str, path: &str, body: &str) -> String {
+    use std::net::TcpStream;
+    let addr = base_url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect to {base_url}: {e}"));
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let (head, body) = resp.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(
+        head.contains(" 200 ") || head.contains(" 201 "),
+        "{method} {path}: {head}\n{body}"
+    );
+    body.to_string()
 }

@@ -79,7 +79,7 @@ fn run(args: Cli) -> Result<(), Error> {
     let opts = Options {
         target: args.target,
         dry_run: args.dry_run,
-        backup_dir: Some(args.backup_dir),
+        backup_dir: args.backup_dir,
         allow_root_change: args.allow_root_change,
         restart: Plan {
             istiod: !args.no_restart,
@@ -88,5 +88,5 @@ fn run(args: Cli) -> Result<(), Error> {
         },
     };
     let report = install::apply(source, &opts, Say(TOOL))?;
-    fsio::print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"))
+    fsio::print(&fsio::pretty_json(&report))
 }

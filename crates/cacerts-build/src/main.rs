@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use pca_mesh::bundle::Input;
 use pca_mesh::cacerts::{self, Format};
+use pca_mesh::cluster::install;
 use pca_mesh::steps::{self, Parts};
 use pca_mesh::{Error, cli, fsio};
 
@@ -41,15 +42,15 @@ struct Cli {
     root: Option<PathBuf>,
     /// Secret layout: cacerts (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem) or tls (tls.crt, tls.key, ca.crt).
     #[arg(long, value_enum, default_value = "cacerts")]
-    format: FormatArg,
+    format: Format,
     /// Where the result goes: json, yaml, or dir=PATH.
     #[arg(long, default_value = "json", value_name = "json|yaml|dir=PATH")]
     output: OutputArg,
     /// Secret name.
-    #[arg(long, default_value = "cacerts")]
+    #[arg(long, default_value = install::SECRET_NAME)]
     name: String,
     /// Secret namespace.
-    #[arg(long, default_value = "istio-system")]
+    #[arg(long, default_value = install::SECRET_NAMESPACE)]
     namespace: String,
     /// Warn when a certificate expires within this many days.
     #[arg(long, default_value_t = 30, value_name = "DAYS")]
@@ -59,14 +60,6 @@ struct Cli {
     force: bool,
     #[command(flatten)]
     meta: cli::Meta,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    /// Generic secret istiod reads as cacerts.
-    Cacerts,
-    /// kubernetes.io/tls secret.
-    Tls,
 }
 
 #[derive(Clone, Debug)]
@@ -116,16 +109,13 @@ fn run(args: Cli) -> Result<(), Error> {
             }
         }
     };
-    let format = match args.format {
-        FormatArg::Cacerts => Format::Cacerts,
-        FormatArg::Tls => Format::Tls,
-    };
+    let format = args.format;
     if !matches!(args.output, OutputArg::Dir(_)) {
         fsio::guard_stdout_secret("a secret holding a private key")?;
     }
-    let (candidate, key_pem) = steps::candidate(&parts, bundle.as_ref())?;
+    let candidate = steps::candidate(&parts, bundle.as_ref())?;
     let warn_within = time::Duration::days(args.warn_days.into());
-    let (verified, entries) = steps::build_cacerts(&candidate, &key_pem, format, warn_within)?;
+    let (verified, entries) = steps::build_cacerts(&candidate, format, warn_within)?;
     for n in &verified.notes {
         cli::note("cacerts-build", n);
     }
@@ -136,7 +126,7 @@ fn run(args: Cli) -> Result<(), Error> {
         OutputArg::Dir(dir) => cacerts::write_dir(dir, &entries, args.force),
         OutputArg::Json => {
             let m = cacerts::manifest(&entries, &args.name, &args.namespace, format);
-            fsio::print(&cacerts::to_json(&m))
+            fsio::print(&fsio::pretty_json(&m))
         }
         OutputArg::Yaml => {
             let m = cacerts::manifest(&entries, &args.name, &args.namespace, format);

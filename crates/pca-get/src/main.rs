@@ -6,7 +6,6 @@ use clap::{Parser, ValueEnum};
 use pca_mesh::bundle::{Bundle, Input};
 use pca_mesh::ca;
 use pca_mesh::ca::aws::AwsOptions;
-use pca_mesh::pemfile;
 use pca_mesh::steps;
 use pca_mesh::{Error, cli, fsio};
 
@@ -71,9 +70,8 @@ fn run(mut args: Cli) -> Result<(), Error> {
             false,
         ),
         None if args.root && args.ca.is_some() => {
-            let ca = ca::open_with(args.ca.as_deref().unwrap_or_default(), &args.aws)?;
-            let root = ca::root_of(&ca.ca_certificate()?)?;
-            return fsio::print(&pemfile::encode_certificates([root.as_slice()]));
+            let ca = ca::open(&steps::ca_spec(args.ca.as_deref(), None)?, &args.aws)?;
+            return fsio::print(&steps::root_pem(ca.as_ref())?);
         }
         None => match Input::parse(&fsio::read_stdin("a certificate id or a pca-issue bundle")?)? {
             Input::Bundle(b) => (*b, true),
@@ -93,7 +91,7 @@ fn run(mut args: Cli) -> Result<(), Error> {
         },
     };
     let id = Bundle::require(&bundle.certificate_id, "certificate_id", "pca-issue")?;
-    let ca = ca::open_with(&ca::ca_of_certificate_id(id)?, &args.aws)?;
+    let ca = ca::open(&ca::ca_of_certificate_id(id)?, &args.aws)?;
     let bundle = steps::get(ca.as_ref(), bundle)?;
     if args.root {
         return fsio::print(bundle.root.as_deref().unwrap_or_default());

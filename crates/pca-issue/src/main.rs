@@ -119,7 +119,7 @@ fn run(args: Cli) -> Result<(), Error> {
         return fsio::print(&format!("{}\n", ca.id()));
     }
     if let Some(dir) = &args.init_subordinate {
-        let parent = ca::open_with(&steps::ca_spec(args.ca.as_deref(), None)?, &args.aws)?;
+        let parent = ca::open(&steps::ca_spec(args.ca.as_deref(), None)?, &args.aws)?;
         let opts = init_options(
             &args,
             "pca-mesh Subordinate CA",
@@ -133,14 +133,11 @@ fn run(args: Cli) -> Result<(), Error> {
         Some(p) => Input::Pem(fsio::read_text(p)?),
         None => Input::parse(&fsio::read_stdin("a CSR or a pca-csr bundle")?)?,
     };
-    let bundle_ca = match &input {
-        Input::Bundle(b) => b.ca.clone(),
+    let from_bundle = match &input {
+        Input::Bundle(b) => Some(b.as_ref()),
         _ => None,
     };
-    let ca: Box<dyn CertificateAuthority> = ca::open_with(
-        &steps::ca_spec(args.ca.as_deref().or(bundle_ca.as_deref()), None)?,
-        &args.aws,
-    )?;
+    let ca = ca::open(&steps::ca_spec(args.ca.as_deref(), from_bundle)?, &args.aws)?;
     let opts = IssueOptions {
         template: args.template.unwrap_or_default(),
         validity: args.validity.unwrap_or_default(),

@@ -12,7 +12,7 @@ use crate::pemfile;
 use crate::verify::Verified;
 
 /// The secret's layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     /// Generic secret with `ca-cert.pem`, `ca-key.pem`, `root-cert.pem`, `cert-chain.pem`.
     #[default]
@@ -115,11 +115,6 @@ pub fn write_dir(dir: &Path, entries: &[Entry], force: bool) -> Result<(), Error
         )?;
     }
     Ok(())
-}
-
-/// The manifest as indented JSON with a trailing newline.
-pub fn to_json(manifest: &Value) -> String {
-    serde_json::to_string_pretty(manifest).unwrap_or_default() + "\n"
 }
 
 /// The manifest as YAML.

@@ -29,10 +29,3 @@ pub fn not_after(der: &[u8]) -> Option<::time::OffsetDateTime> {
         .ok()
         .map(|(_, c)| c.validity().not_after.to_datetime())
 }
-
-/// The DER SubjectPublicKeyInfo.
-pub fn spki_of(der: &[u8]) -> Option<Vec<u8>> {
-    X509Certificate::from_der(der)
-        .ok()
-        .map(|(_, c)| c.public_key().raw.to_vec())
-}

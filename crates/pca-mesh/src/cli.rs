@@ -10,7 +10,7 @@ use clap::{Args, CommandFactory};
 use crate::error::Error;
 
 /// Exit status: success.
-pub const EXIT_OK: u8 = 0;
+const EXIT_OK: u8 = 0;
 
 /// Hidden flags every binary accepts, used by `make man` and packagers.
 #[derive(Args, Debug, Default)]
@@ -71,8 +71,20 @@ pub fn note(tool: &str, msg: &str) {
     let _ = writeln!(std::io::stderr(), "{tool}: {msg}");
 }
 
+// One text for both constants: concat! needs a macro, not a const.
+macro_rules! exit_codes {
+    () => {
+        "Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
+3 input refused: malformed PEM, or a bundle that fails validation (nothing written)."
+    };
+}
+
+/// Help text on exit codes, shared by every tool.
+pub const EXIT_CODES: &str = exit_codes!();
+
 /// Long help of the pipeline tools: the bundle's fields, then the exit codes.
-pub const BUNDLE_AND_EXIT_CODES: &str = "\
+pub const BUNDLE_AND_EXIT_CODES: &str = concat!(
+    "\
 The bundle is one JSON object that flows down the pipe; each tool adds fields and passes \
 unknown fields through untouched. Private keys never travel in it, only the key file's path.
   cluster         pca-csr    cluster name
@@ -86,12 +98,9 @@ unknown fields through untouched. Private keys never travel in it, only the key 
   chain           pca-get    PEM of every CA above it, issuer first, ending with the root
   root            pca-get    PEM of the self-signed root at the top
 
-Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
-3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";
-
-/// Long help text on exit codes, shared by every tool.
-pub const EXIT_CODES: &str = "Exit status: 0 success; 1 failure (I/O, CA, cluster); 2 usage error; \
-3 input refused: malformed PEM, or a bundle that fails validation (nothing written).";
+",
+    exit_codes!()
+);
 
 /// Reads a duration: `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -115,6 +124,23 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is out of range"))
+}
+
+/// The value among `all` whose name is `s` (ignoring case), or a message listing the
+/// names; `what` names the kind of value ("key type").
+pub(crate) fn one_of<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, String> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v).eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            let names: Vec<_> = all.iter().map(|v| name(*v)).collect();
+            format!("unknown {what} {s:?}; expected one of {}", names.join(", "))
+        })
 }
 
 /// A duration as the flags take it, compactly: `500ms`, `90s`, `5m`.

@@ -65,22 +65,6 @@ impl Subject {
         }
         dn
     }
-
-    /// The subject in OpenSSL's one-line form, e.g. `/C=US/ST=CA/O=Tetrateio/CN=c1-cluster`.
-    pub fn one_line(&self) -> String {
-        let parts = [
-            ("C", &self.country),
-            ("ST", &self.state),
-            ("L", &self.locality),
-            ("O", &self.org),
-            ("OU", &self.org_unit),
-            ("CN", &self.common_name),
-        ];
-        parts
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("/{k}={v}")))
-            .collect()
-    }
 }
 
 /// Subject alternative names to request.
@@ -150,12 +134,4 @@ pub fn parse(csr: &Named) -> Result<CertificateSigningRequestParams, Error> {
             },
         }
     })
-}
-
-/// The CSR's subject in RFC 4514-like text, for messages.
-pub fn subject_text(csr: &Named) -> String {
-    use x509_parser::prelude::FromDer;
-    x509_parser::certification_request::X509CertificationRequest::from_der(&csr.der)
-        .map(|(_, r)| r.certification_request_info.subject.to_string())
-        .unwrap_or_else(|_| "<unreadable subject>".into())
 }

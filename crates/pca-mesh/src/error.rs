@@ -27,6 +27,14 @@ pub enum Error {
     /// The JSON bundle on stdin (or in a file) is malformed or lacks a field.
     #[error("bundle: {0}")]
     Bundle(String),
+    /// A Kubernetes manifest (a Secret from cacerts-build, a backup) is malformed or incomplete.
+    #[error("{source_name}: {reason}")]
+    Manifest {
+        /// Where it came from (standard input, a backup file).
+        source_name: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A command-line value could not be understood.
     #[error("{flag}: {reason}")]
     Argument {

@@ -98,6 +98,11 @@ pub fn guard_stdout_secret(what: &'static str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Indented JSON with a trailing newline, as every tool prints and saves it.
+pub fn pretty_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into()) + "\n"
+}
+
 /// Writes `text` to standard output. A closed pipe (`| head`) is a normal end:
 /// the caller exits quietly.
 pub fn print(text: &str) -> Result<(), Error> {

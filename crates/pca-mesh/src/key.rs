@@ -121,20 +121,11 @@ impl fmt::Display for KeyType {
 impl FromStr for KeyType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        KeyType::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<_> = KeyType::ALL.iter().map(|k| k.name()).collect();
-                format!(
-                    "unknown key type {s:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        crate::cli::one_of(s, &KeyType::ALL, KeyType::name, "key type")
     }
 }
 
-/// A private key read from PEM, with where it came from.
+/// A private key read from PEM, ready to sign with the algorithm asked for.
 pub struct LoadedKey {
     /// The key, set up to sign with the requested algorithm.
     pub pair: KeyPair,

@@ -59,6 +59,18 @@ pub fn parse_certificates(text: &str, source: &str) -> Result<Vec<Named>, Error>
         .collect()
 }
 
+/// A chain as DER: every certificate in `text`, none when it is absent or blank (a
+/// root CA has no chain).
+pub fn parse_chain(text: Option<&str>, source: &str) -> Result<Vec<Vec<u8>>, Error> {
+    match text.filter(|t| !t.trim().is_empty()) {
+        Some(t) => Ok(parse_certificates(t, source)?
+            .into_iter()
+            .map(|n| n.der)
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Exactly one certificate; more than one is refused with a hint, since a packed
 /// certificate + chain used as `ca-cert.pem` is a known way to break Istio.
 pub fn parse_one_certificate(text: &str, source: &str) -> Result<Named, Error> {
@@ -76,22 +88,26 @@ pub fn parse_one_certificate(text: &str, source: &str) -> Result<Named, Error> {
     Ok(certs.remove(0))
 }
 
-/// The single certificate signing request in `text`.
-pub fn parse_csr(text: &str, source: &str) -> Result<Named, Error> {
+/// The one block in `text`, which must carry one of `labels`; `what` names it in messages.
+fn single_block(text: &str, source: &str, what: &str, labels: &[&str]) -> Result<pem::Pem, Error> {
     let mut b = blocks(text, source)?;
     if b.len() != 1 {
         return Err(Error::Pem {
             source_name: source.to_string(),
-            reason: format!(
-                "holds {} PEM blocks where one CERTIFICATE REQUEST was expected",
-                b.len()
-            ),
+            reason: format!("holds {} PEM blocks where one {what} was expected", b.len()),
         });
     }
     let b = b.remove(0);
-    if b.tag() != "CERTIFICATE REQUEST" && b.tag() != "NEW CERTIFICATE REQUEST" {
-        return Err(wrong_label(source, b.tag(), "CERTIFICATE REQUEST"));
+    if !labels.contains(&b.tag()) {
+        return Err(wrong_label(source, b.tag(), labels[0]));
     }
+    Ok(b)
+}
+
+/// The single certificate signing request in `text`.
+pub fn parse_csr(text: &str, source: &str) -> Result<Named, Error> {
+    let labels = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"];
+    let b = single_block(text, source, "CERTIFICATE REQUEST", &labels)?;
     Ok(Named {
         source: source.to_string(),
         der: b.into_contents(),
@@ -100,28 +116,13 @@ pub fn parse_csr(text: &str, source: &str) -> Result<Named, Error> {
 
 /// The single private key in `text`, with its PEM label (see [`KEY_LABELS`]).
 pub fn parse_private_key(text: &str, source: &str) -> Result<(Named, String), Error> {
-    let mut b = blocks(text, source)?;
-    if b.len() != 1 {
-        return Err(Error::Pem {
-            source_name: source.to_string(),
-            reason: format!(
-                "holds {} PEM blocks where one private key was expected",
-                b.len()
-            ),
-        });
-    }
-    let b = b.remove(0);
-    if !KEY_LABELS.contains(&b.tag()) {
-        return Err(wrong_label(source, b.tag(), "PRIVATE KEY"));
-    }
+    let b = single_block(text, source, "private key", &KEY_LABELS)?;
     let label = b.tag().to_string();
-    Ok((
-        Named {
-            source: source.to_string(),
-            der: b.into_contents(),
-        },
-        label,
-    ))
+    let named = Named {
+        source: source.to_string(),
+        der: b.into_contents(),
+    };
+    Ok((named, label))
 }
 
 /// PEM text for DER blocks with one label, LF line endings, one block after another.

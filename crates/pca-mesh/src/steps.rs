@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use crate::bundle::{Bundle, Input};
-use crate::ca::{self, CertificateAuthority, IssueRequest, UsageMode};
+use crate::ca::{self, CertificateAuthority, IssueRequest};
 use crate::cacerts::{self, Format};
 use crate::csr::{self, Sans, Subject};
 use crate::error::Error;
@@ -146,34 +146,10 @@ pub fn issue(
     // Check the CSR before talking to the CA: a bad one is the user's to fix.
     csr::parse(&csr)?;
     let info = ca.describe()?;
-    if !info.active {
-        return Err(Error::Ca(format!(
-            "{}: the CA is {}, not ACTIVE, so it cannot issue",
-            info.id, info.status
-        )));
-    }
-    let now = OffsetDateTime::now_utc();
-    if info.usage_mode == UsageMode::ShortLivedCertificate {
-        opts.validity
-            .check_short_lived(now)
-            .map_err(|e| Error::Ca(format!("{}: {e}", info.id)))?;
-    }
-    if let Some(end) = info.not_after
-        && opts.validity.not_after(now) > end
-    {
-        return Err(Error::Ca(format!(
-            "{}: validity {} would end after the CA's own certificate ({end}); choose a shorter --validity",
-            info.id, opts.validity
-        )));
-    }
-    let alg = match opts.signing_algorithm {
-        Some(a) => {
-            a.check_fits(info.key_type)
-                .map_err(|e| Error::Ca(format!("{}: {e}", info.id)))?;
-            a
-        }
-        None => info.key_type.default_signing_algorithm(),
-    };
+    let alg = opts
+        .signing_algorithm
+        .unwrap_or(info.key_type.default_signing_algorithm());
+    ca::check_request(&info, opts.validity, alg, OffsetDateTime::now_utc())?;
     let token = ca::idempotency_token(&ca.id(), &csr.der, opts.template, opts.validity, alg);
     let id = ca.issue(&IssueRequest {
         csr,
@@ -186,6 +162,13 @@ pub fn issue(
     bundle.certificate_id = Some(id);
     bundle.template = Some(opts.template.arn());
     Ok(bundle)
+}
+
+/// The self-signed root above `ca`, as PEM: the top of its chain, which is not `ca`
+/// itself when `ca` is subordinate.
+pub fn root_pem(ca: &dyn CertificateAuthority) -> Result<String, Error> {
+    let root = ca::root_of(&ca.ca_certificate()?)?;
+    Ok(pemfile::encode_certificates([root.as_slice()]))
 }
 
 /// Fetches the certificate, its chain and the root into the bundle.
@@ -217,7 +200,7 @@ pub struct Parts {
 }
 
 /// Reads the candidate bundle (certificate, chain, root, key) from files and/or the bundle.
-pub fn candidate(parts: &Parts, bundle: Option<&Bundle>) -> Result<(Candidate, String), Error> {
+pub fn candidate(parts: &Parts, bundle: Option<&Bundle>) -> Result<Candidate, Error> {
     let from_file = |p: &Path| -> Result<(String, String), Error> {
         Ok((fsio::read_text(p)?, p.to_string_lossy().into_owned()))
     };
@@ -270,37 +253,36 @@ pub fn candidate(parts: &Parts, bundle: Option<&Bundle>) -> Result<(Candidate, S
     };
     let key_text = fsio::read_text(&key_path)?;
     let key = pemfile::parse_private_key(&key_text, &key_path.to_string_lossy())?;
-    let key_pem = pemfile::encode(&key.1, [key.0.der.as_slice()]);
-    Ok((
-        Candidate {
-            cert,
-            chain,
-            root,
-            key: Some(key),
-        },
-        key_pem,
-    ))
+    Ok(Candidate {
+        cert,
+        chain,
+        root,
+        key: Some(key),
+    })
 }
 
 /// Validates a candidate as every writer must before writing.
 pub fn validate(c: &Candidate, warn_within: time::Duration) -> Result<Verified, Error> {
-    Ok(verify::verify(
-        c,
-        &verify::Options {
-            now: OffsetDateTime::now_utc(),
-            warn_within,
-        },
-    )?)
+    let options = verify::Options {
+        warn_within,
+        ..verify::Options::now()
+    };
+    Ok(verify::verify(c, &options)?)
 }
 
 /// Validates and returns the secret's entries.
 pub fn build_cacerts(
     c: &Candidate,
-    key_pem: &str,
     format: Format,
     warn_within: time::Duration,
 ) -> Result<(Verified, Vec<cacerts::Entry>), Error> {
     let v = validate(c, warn_within)?;
-    let entries = cacerts::entries(&v, key_pem, format);
+    // The key is written back as PEM under the label it came with (PKCS#8, PKCS#1 or SEC1).
+    let key_pem = c
+        .key
+        .as_ref()
+        .map(|(k, label)| pemfile::encode(label, [k.der.as_slice()]))
+        .unwrap_or_default();
+    let entries = cacerts::entries(&v, &key_pem, format);
     Ok((v, entries))
 }

@@ -209,15 +209,11 @@ impl fmt::Display for SigningAlgorithm {
 impl FromStr for SigningAlgorithm {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        SigningAlgorithm::ALL
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                let names: Vec<_> = SigningAlgorithm::ALL.iter().map(|a| a.name()).collect();
-                format!(
-                    "unknown signing algorithm {s:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        crate::cli::one_of(
+            s,
+            &SigningAlgorithm::ALL,
+            SigningAlgorithm::name,
+            "signing algorithm",
+        )
     }
 }

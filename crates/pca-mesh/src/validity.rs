@@ -7,6 +7,9 @@ use std::str::FromStr;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, Month, OffsetDateTime};
 
+/// The longest span the flags take: beyond it a typo, not a plan.
+pub const MAX_YEARS: u32 = 100;
+
 /// The longest validity PCA allows for a CA in SHORT_LIVED_CERTIFICATE usage mode.
 pub const SHORT_LIVED_MAX: Duration = Duration::days(7);
 
@@ -32,14 +35,16 @@ impl Default for Validity {
 }
 
 impl Validity {
-    /// The notAfter this validity gives for a certificate issued at `now`.
+    /// The notAfter this validity gives for a certificate issued at `now`. A span past
+    /// the calendar's end saturates there, so the CA-lifetime check refuses it.
     pub fn not_after(self, now: OffsetDateTime) -> OffsetDateTime {
-        match self {
-            Validity::Days(n) => now + Duration::days(n.into()),
+        let end = match self {
+            Validity::Days(n) => now.checked_add(Duration::days(n.into())),
             Validity::Months(n) => add_months(now, n),
             Validity::Years(n) => add_months(now, n.saturating_mul(12)),
-            Validity::EndDate(t) => t,
-        }
+            Validity::EndDate(t) => Some(t),
+        };
+        end.unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
     }
 
     /// PCA's `Validity` as (Type, Value).
@@ -77,14 +82,15 @@ impl Validity {
     }
 }
 
-/// Adds calendar months, clamping the day to the target month's length (Jan 31 + 1m = Feb 28/29).
-fn add_months(t: OffsetDateTime, months: u32) -> OffsetDateTime {
+/// Adds calendar months, clamping the day to the target month's length (Jan 31 + 1m =
+/// Feb 28/29); `None` past the calendar's end.
+fn add_months(t: OffsetDateTime, months: u32) -> Option<OffsetDateTime> {
     let total = i64::from(t.year()) * 12 + i64::from(u8::from(t.month()) - 1) + i64::from(months);
-    let year = (total.div_euclid(12)) as i32;
-    let month = Month::try_from((total.rem_euclid(12) + 1) as u8).unwrap_or(Month::December);
-    let last = time::util::days_in_month(month, year);
-    let date = time::Date::from_calendar_date(year, month, t.day().min(last)).unwrap_or(t.date());
-    t.replace_date(date)
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = t.day().min(time::util::days_in_month(month, year));
+    let date = time::Date::from_calendar_date(year, month, day).ok()?;
+    Some(t.replace_date(date))
 }
 
 impl fmt::Display for Validity {
@@ -114,12 +120,18 @@ impl FromStr for Validity {
         if n == 0 {
             return Err(format!("validity {s:?} is empty; give a positive span"));
         }
-        match unit {
-            "d" | "day" | "days" => Ok(Validity::Days(n)),
-            "m" | "month" | "months" => Ok(Validity::Months(n)),
-            "y" | "year" | "years" => Ok(Validity::Years(n)),
-            _ => Err(bad()),
+        let (v, days) = match unit {
+            "d" | "day" | "days" => (Validity::Days(n), u64::from(n)),
+            "m" | "month" | "months" => (Validity::Months(n), u64::from(n) * 28),
+            "y" | "year" | "years" => (Validity::Years(n), u64::from(n) * 365),
+            _ => return Err(bad()),
+        };
+        if days > u64::from(MAX_YEARS) * 366 {
+            return Err(format!(
+                "validity {s:?} is longer than {MAX_YEARS} years; give a shorter span"
+            ));
         }
+        Ok(v)
     }
 }
 
@@ -148,6 +160,23 @@ mod tests {
         assert!("0d".parse::<Validity>().is_err());
         assert!("1w".parse::<Validity>().is_err());
         assert!("y".parse::<Validity>().is_err());
+        assert!(
+            "3000000d"
+                .parse::<Validity>()
+                .unwrap_err()
+                .contains("longer than 100 years")
+        );
+        assert!("10000y".parse::<Validity>().is_err());
+        assert_eq!("100y".parse::<Validity>().unwrap(), Validity::Years(100));
+        // Built in code past the calendar's end: saturates instead of panicking.
+        assert_eq!(
+            Validity::Days(u32::MAX).not_after(now),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
+        assert_eq!(
+            Validity::Years(u32::MAX).not_after(now),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
     }
 
     #[test]

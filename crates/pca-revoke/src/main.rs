@@ -68,13 +68,10 @@ fn run(args: Cli) -> Result<(), Error> {
             )));
         }
     };
-    let spec = steps::ca_spec(
-        args.ca
-            .as_deref()
-            .or(bundle.as_ref().and_then(|b| b.ca.as_deref())),
-        None,
+    let ca = ca::open(
+        &steps::ca_spec(args.ca.as_deref(), bundle.as_ref())?,
+        &args.aws,
     )?;
-    let ca = ca::open_with(&spec, &args.aws)?;
     let done = ca::revoke(ca.as_ref(), &certificate, args.reason)?;
     let mut out = serde_json::to_value(&done).unwrap_or_default();
     if let (Some(b), Some(obj)) = (&bundle, out.as_object_mut()) {

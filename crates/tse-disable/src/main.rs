@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pca_mesh::cluster::tse::{self, Options};
-use pca_mesh::cluster::{Say, Target};
+use pca_mesh::cluster::tse::{self, ControlPlaneOptions, ManagementPlaneOptions};
+use pca_mesh::cluster::{Say, Target, install};
 use pca_mesh::{Error, cli, fsio};
 
 const TOOL: &str = "tse-disable";
@@ -47,7 +47,7 @@ enum Plane {
     /// Patch the ManagementPlane (once, on the management-plane cluster).
     ManagementPlane {
         /// Namespace of the ManagementPlane.
-        #[arg(long, default_value = "tse")]
+        #[arg(long, default_value = tse::MANAGEMENT_PLANE_NAMESPACE)]
         namespace: String,
         /// Its name [default: the single ManagementPlane in the namespace].
         #[arg(long)]
@@ -56,16 +56,16 @@ enum Plane {
     /// Patch the ControlPlane and remove TSE's cacerts (on each workload cluster).
     ControlPlane {
         /// Namespace of the ControlPlane.
-        #[arg(long, default_value = "istio-system")]
+        #[arg(long, default_value = tse::CONTROL_PLANE_NAMESPACE)]
         namespace: String,
         /// Its name.
-        #[arg(long, default_value = "controlplane")]
+        #[arg(long, default_value = tse::CONTROL_PLANE_NAME)]
         name: String,
         /// Leave TSE's cacerts secret in place.
         #[arg(long)]
         keep_secret: bool,
         /// Where the backup of TSE's cacerts goes.
-        #[arg(long, value_name = "DIR", default_value = "cacerts-backup")]
+        #[arg(long, value_name = "DIR", default_value = install::DEFAULT_BACKUP_DIR)]
         backup_dir: PathBuf,
     },
 }
@@ -90,12 +90,11 @@ fn run(plane: Plane, target: Target, dry_run: bool) -> Result<(), Error> {
     let say = Say(TOOL);
     let report = match plane {
         Plane::ManagementPlane { namespace, name } => tse::disable_management_plane(
-            &Options {
-                target: target.clone(),
-                namespace: Some(namespace),
+            &ManagementPlaneOptions {
+                target,
+                namespace,
                 name,
                 dry_run,
-                ..Options::default()
             },
             say,
         )?,
@@ -105,16 +104,16 @@ fn run(plane: Plane, target: Target, dry_run: bool) -> Result<(), Error> {
             keep_secret,
             backup_dir,
         } => tse::disable_control_plane(
-            &Options {
-                target: target.clone(),
-                namespace: Some(namespace),
-                name: Some(name),
+            &ControlPlaneOptions {
+                target,
+                namespace,
+                name,
                 dry_run,
                 keep_secret,
-                backup_dir: Some(backup_dir),
+                backup_dir,
             },
             say,
         )?,
     };
-    fsio::print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"))
+    fsio::print(&fsio::pretty_json(&report))
 }

@@ -339,14 +339,6 @@ impl AwsCa {
             _ => format!("{about}: {op} failed ({code}: {message})"),
         }
     }
-
-    /// Parses the PEM text of an answer into DER certificates.
-    fn parse_pem(&self, text: &str, what: &str) -> Result<Vec<Vec<u8>>, Error> {
-        Ok(pemfile::parse_certificates(text, what)?
-            .into_iter()
-            .map(|n| n.der)
-            .collect())
-    }
 }
 
 impl CertificateAuthority for AwsCa {
@@ -479,22 +471,16 @@ impl CertificateAuthority for AwsCa {
             }
         };
         progress.done();
-        let source = format!("GetCertificate answer for {certificate_id}");
-        let certificate = out
-            .certificate()
-            .map(|t| pemfile::parse_one_certificate(t, &source))
-            .transpose()?
-            .ok_or_else(|| {
+        Issued::from_pem(
+            out.certificate(),
+            out.certificate_chain(),
+            &format!("GetCertificate answer for {certificate_id}"),
+            || {
                 Error::Ca(format!(
                     "{certificate_id}: GetCertificate returned no certificate"
                 ))
-            })?
-            .der;
-        let chain = match out.certificate_chain().filter(|t| !t.trim().is_empty()) {
-            Some(t) => self.parse_pem(t, &format!("{source} (CertificateChain)"))?,
-            None => Vec::new(),
-        };
-        Ok(Issued { certificate, chain })
+            },
+        )
     }
 
     fn ca_certificate(&self) -> Result<Issued, Error> {
@@ -506,24 +492,18 @@ impl CertificateAuthority for AwsCa {
                 .certificate_authority_arn(&self.arn)
                 .send(),
         )?;
-        let source = format!("GetCertificateAuthorityCertificate answer for {}", self.arn);
-        let certificate = out
-            .certificate()
-            .map(|t| pemfile::parse_one_certificate(t, &source))
-            .transpose()?
-            .ok_or_else(|| {
+        // A root CA has no chain; a subordinate's runs from its issuer up to the root.
+        Issued::from_pem(
+            out.certificate(),
+            out.certificate_chain(),
+            &format!("GetCertificateAuthorityCertificate answer for {}", self.arn),
+            || {
                 Error::Ca(format!(
                     "{}: the CA has no certificate yet; import one before issuing",
                     self.arn
                 ))
-            })?
-            .der;
-        // A root CA has no chain; a subordinate's runs from its issuer up to the root.
-        let chain = match out.certificate_chain().filter(|t| !t.trim().is_empty()) {
-            Some(t) => self.parse_pem(t, &format!("{source} (CertificateChain)"))?,
-            None => Vec::new(),
-        };
-        Ok(Issued { certificate, chain })
+            },
+        )
     }
 
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<(), Error> {

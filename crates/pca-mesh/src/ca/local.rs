@@ -91,10 +91,10 @@ impl LocalCa {
             .key_type
             .parse()
             .map_err(|e| Error::Ca(format!("{}: key_type: {e}", meta_path.display())))?;
-        let usage_mode = match meta.usage_mode.as_str() {
-            "SHORT_LIVED_CERTIFICATE" => UsageMode::ShortLivedCertificate,
-            _ => UsageMode::GeneralPurpose,
-        };
+        let usage_mode = meta
+            .usage_mode
+            .parse()
+            .map_err(|e| Error::Ca(format!("{}: usage_mode: {e}", meta_path.display())))?;
         Ok(LocalCa {
             dir,
             key_type,
@@ -105,9 +105,6 @@ impl LocalCa {
     /// Creates a self-signed root CA in `dir`.
     pub fn init_root(dir: &Path, opts: &InitOptions) -> Result<LocalCa, Error> {
         check_empty(dir, opts.force)?;
-        let key = opts.key_type.generate()?;
-        let now = OffsetDateTime::now_utc();
-        let mut params = base_params(&opts.subject, now, opts.validity.not_after(now))?;
         if opts
             .subject
             .common_name
@@ -119,6 +116,9 @@ impl LocalCa {
                 reason: "a root CA needs a common name".into(),
             });
         }
+        let key = opts.key_type.generate()?;
+        let now = OffsetDateTime::now_utc();
+        let mut params = base_params(&opts.subject, now, opts.validity.not_after(now))?;
         Template::RootCa.apply(&mut params);
         let cert = params
             .self_signed(&key)
@@ -170,42 +170,12 @@ impl LocalCa {
         format!("{}/certificate/{serial}", self.id())
     }
 
-    fn read_ca(&self) -> Result<Issued, Error> {
-        let cert_path = self.dir.join(CERT);
-        let certificate = pemfile::parse_one_certificate(
-            &fsio::read_text(&cert_path)?,
-            &cert_path.to_string_lossy(),
-        )?
-        .der;
-        let chain_path = self.dir.join(CHAIN);
-        let chain_text = if chain_path.exists() {
-            fsio::read_text(&chain_path)?
-        } else {
-            String::new()
-        };
-        let chain = if chain_text.trim().is_empty() {
-            Vec::new()
-        } else {
-            pemfile::parse_certificates(&chain_text, &chain_path.to_string_lossy())?
-                .into_iter()
-                .map(|n| n.der)
-                .collect()
-        };
-        Ok(Issued { certificate, chain })
-    }
-}
-
-impl CertificateAuthority for LocalCa {
-    fn id(&self) -> String {
-        format!("file:{}", self.dir.display())
-    }
-
-    fn describe(&self) -> Result<CaInfo, Error> {
-        let ca = self.read_ca()?;
+    /// What the CA says of itself, read off its certificate (status from its validity).
+    fn info(&self, ca: &Issued) -> CaInfo {
         let not_after = cert::not_after(&ca.certificate);
         let now = OffsetDateTime::now_utc();
         let expired = not_after.is_some_and(|t| t <= now);
-        Ok(CaInfo {
+        CaInfo {
             id: self.id(),
             key_type: self.key_type,
             usage_mode: self.usage_mode,
@@ -216,7 +186,34 @@ impl CertificateAuthority for LocalCa {
                 "ACTIVE".into()
             },
             not_after,
-        })
+        }
+    }
+
+    fn read_ca(&self) -> Result<Issued, Error> {
+        let cert_path = self.dir.join(CERT);
+        let certificate = pemfile::parse_one_certificate(
+            &fsio::read_text(&cert_path)?,
+            &cert_path.to_string_lossy(),
+        )?
+        .der;
+        let chain_path = self.dir.join(CHAIN);
+        let chain_text = if chain_path.exists() {
+            Some(fsio::read_text(&chain_path)?)
+        } else {
+            None
+        };
+        let chain = pemfile::parse_chain(chain_text.as_deref(), &chain_path.to_string_lossy())?;
+        Ok(Issued { certificate, chain })
+    }
+}
+
+impl CertificateAuthority for LocalCa {
+    fn id(&self) -> String {
+        format!("file:{}", self.dir.display())
+    }
+
+    fn describe(&self) -> Result<CaInfo, Error> {
+        Ok(self.info(&self.read_ca()?))
     }
 
     fn issue(&self, req: &IssueRequest) -> Result<String, Error> {
@@ -224,47 +221,23 @@ impl CertificateAuthority for LocalCa {
         if let Ok(serial) = std::fs::read_to_string(&token_path) {
             return Ok(self.certificate_id(serial.trim()));
         }
-        let info = self.describe()?;
-        if !info.active {
-            return Err(Error::Ca(format!(
-                "{}: the CA is {}, so it cannot issue",
-                self.id(),
-                info.status
-            )));
-        }
+        // PCA enforces its rules server-side whatever the client checked; so does this CA.
+        let ca = self.read_ca()?;
         let now = OffsetDateTime::now_utc();
-        if info.usage_mode == UsageMode::ShortLivedCertificate {
-            req.validity.check_short_lived(now).map_err(Error::Ca)?;
-        }
-        let not_after = req.validity.not_after(now);
-        if let Some(ca_end) = info.not_after
-            && not_after > ca_end
-        {
-            return Err(Error::Ca(format!(
-                "{}: validity {} would end after the CA certificate itself ({ca_end}); choose a shorter --validity",
-                self.id(),
-                req.validity
-            )));
-        }
-        let sign_alg = req
-            .signing_algorithm
-            .rcgen_for(self.key_type)
-            .map_err(|e| Error::Ca(format!("{}: {e}", self.id())))?;
+        super::check_request(&self.info(&ca), req.validity, req.signing_algorithm, now)?;
         let key_path = self.dir.join(KEY);
         let ca_key = key::load(
             &fsio::read_text(&key_path)?,
             &key_path.to_string_lossy(),
             Some(req.signing_algorithm),
         )?;
-        debug_assert!(std::ptr::eq(ca_key.pair.algorithm(), sign_alg));
-        let ca = self.read_ca()?;
         let issuer = Issuer::from_ca_cert_der(&ca.certificate.as_slice().into(), &ca_key.pair)
             .map_err(|e| crypto("reading the CA certificate", e))?;
 
         let request = csr::parse(&req.csr)?;
         let mut params = request.params;
         params.not_before = now;
-        params.not_after = not_after;
+        params.not_after = req.validity.not_after(now);
         params.serial_number = Some(random_serial()?);
         params.use_authority_key_identifier_extension = true;
         params.key_identifier_method = rcgen::KeyIdMethod::Sha256;
@@ -359,7 +332,7 @@ impl CertificateAuthority for LocalCa {
             serial,
             serde_json::json!({ "reason": reason.name(), "revoked_at": at }),
         );
-        let text = serde_json::to_string_pretty(&revoked).unwrap_or_default() + "\n";
+        let text = fsio::pretty_json(&revoked);
         fsio::write_atomic(&path, text.as_bytes(), Mode::Public, true)
     }
 }
@@ -420,7 +393,7 @@ fn write_ca(
         key_type: opts.key_type.name().into(),
         usage_mode: opts.usage_mode.name().into(),
     };
-    let meta = serde_json::to_string_pretty(&meta).unwrap_or_default() + "\n";
+    let meta = fsio::pretty_json(&meta);
     fsio::write_atomic(&dir.join(META), meta.as_bytes(), Mode::Public, true)?;
     fsio::write_atomic(
         &dir.join(CHAIN),

@@ -1,6 +1,6 @@
 //! Certificate authorities behind one trait. `local` is a file-backed CA (the
 //! embedded default, offline), `aws` is AWS Private CA; a new backend implements
-//! [`CertificateAuthority`] and is added to [`open_with`].
+//! [`CertificateAuthority`] and is added to [`open`].
 
 pub mod aws;
 pub mod local;
@@ -33,6 +33,14 @@ impl UsageMode {
             UsageMode::GeneralPurpose => "GENERAL_PURPOSE",
             UsageMode::ShortLivedCertificate => "SHORT_LIVED_CERTIFICATE",
         }
+    }
+}
+
+impl std::str::FromStr for UsageMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let all = [UsageMode::GeneralPurpose, UsageMode::ShortLivedCertificate];
+        crate::cli::one_of(s, &all, UsageMode::name, "usage mode")
     }
 }
 
@@ -74,6 +82,37 @@ pub struct IssueRequest {
     pub idempotency_token: String,
 }
 
+/// Refuses, before anything is sent, a request the CA would refuse as PCA does: a CA
+/// that is not ACTIVE, a validity past 7 days in short-lived mode or past the CA's own
+/// notAfter, a signing algorithm that does not fit the CA key.
+pub fn check_request(
+    info: &CaInfo,
+    validity: Validity,
+    alg: SigningAlgorithm,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    let refuse = |why: String| Err(Error::Ca(format!("{}: {why}", info.id)));
+    if !info.active {
+        return refuse(format!(
+            "the CA is {}, not ACTIVE, so it cannot issue",
+            info.status
+        ));
+    }
+    if info.usage_mode == UsageMode::ShortLivedCertificate
+        && let Err(e) = validity.check_short_lived(now)
+    {
+        return refuse(e);
+    }
+    if let Some(end) = info.not_after
+        && validity.not_after(now) > end
+    {
+        return refuse(format!(
+            "validity {validity} would end after the CA's own certificate ({end}); choose a shorter --validity"
+        ));
+    }
+    alg.check_fits(info.key_type).or_else(refuse)
+}
+
 /// A certificate and the CAs above it.
 #[derive(Clone, Debug)]
 pub struct Issued {
@@ -81,6 +120,24 @@ pub struct Issued {
     pub certificate: Vec<u8>,
     /// Every CA above it, issuer first, ending with the root, DER.
     pub chain: Vec<Vec<u8>>,
+}
+
+impl Issued {
+    /// Reads a certificate and its chain as a CA hands them out (PEM text; the chain may
+    /// be absent); `missing` is the error when there is no certificate at all.
+    pub fn from_pem(
+        certificate: Option<&str>,
+        chain: Option<&str>,
+        source: &str,
+        missing: impl FnOnce() -> Error,
+    ) -> Result<Issued, Error> {
+        let certificate = match certificate.filter(|t| !t.trim().is_empty()) {
+            Some(t) => crate::pemfile::parse_one_certificate(t, source)?.der,
+            None => return Err(missing()),
+        };
+        let chain = crate::pemfile::parse_chain(chain, &format!("{source} (chain)"))?;
+        Ok(Issued { certificate, chain })
+    }
 }
 
 /// A certificate authority the tools can issue from.
@@ -100,17 +157,9 @@ pub trait CertificateAuthority {
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<(), Error>;
 }
 
-/// Opens the CA named by `spec` with the AWS settings from the environment alone.
-pub fn open(spec: &str) -> Result<Box<dyn CertificateAuthority>, Error> {
-    open_with(spec, &aws::AwsOptions::default())
-}
-
 /// Opens the CA named by `spec`: an AWS Private CA ARN (`arn:aws:acm-pca:...`, with
 /// `aws` for region, profile, endpoint and wait), or `file:DIR` (or a bare directory path).
-pub fn open_with(
-    spec: &str,
-    aws: &aws::AwsOptions,
-) -> Result<Box<dyn CertificateAuthority>, Error> {
+pub fn open(spec: &str, aws: &aws::AwsOptions) -> Result<Box<dyn CertificateAuthority>, Error> {
     if let Some(dir) = spec.strip_prefix("file:") {
         return Ok(Box::new(local::LocalCa::open(dir)?));
     }
@@ -188,16 +237,12 @@ impl fmt::Display for RevocationReason {
 impl std::str::FromStr for RevocationReason {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        RevocationReason::ALL
-            .into_iter()
-            .find(|r| r.name().eq_ignore_ascii_case(&s.replace('-', "_")))
-            .ok_or_else(|| {
-                let names: Vec<_> = RevocationReason::ALL.iter().map(|r| r.name()).collect();
-                format!(
-                    "unknown revocation reason {s:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        crate::cli::one_of(
+            &s.replace('-', "_"),
+            &RevocationReason::ALL,
+            RevocationReason::name,
+            "revocation reason",
+        )
     }
 }
 

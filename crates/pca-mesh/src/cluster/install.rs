@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::Api;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::restart::{self, Plan, Workload};
-use super::{Cluster, Obj, Say, Target, block_on};
+use super::{Cluster, Obj, Say, Target, block_on, delete_params, post_params};
+use crate::cacerts::{self, Format};
 use crate::error::Error;
 use crate::fsio::{self, Mode};
 use crate::pemfile::{self, Named};
@@ -51,8 +52,8 @@ pub struct Options {
     pub target: Target,
     /// Ask the server what would happen; change nothing, write no backup.
     pub dry_run: bool,
-    /// Backup directory (default [`DEFAULT_BACKUP_DIR`]).
-    pub backup_dir: Option<PathBuf>,
+    /// Backup directory ([`DEFAULT_BACKUP_DIR`] in the tool).
+    pub backup_dir: PathBuf,
     /// Install even when the root differs from the one the cluster trusts now.
     pub allow_root_change: bool,
     /// What to restart afterwards.
@@ -67,12 +68,6 @@ pub fn is_ours(s: &Secret) -> bool {
         .and_then(|l| l.get(MANAGED_BY.0))
         .map(String::as_str)
         == Some(MANAGED_BY.1)
-}
-
-/// The backup directory to use.
-pub fn backup_dir(flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BACKUP_DIR))
 }
 
 /// A context name made safe for a file name (EKS contexts are ARNs with `:` and `/`).
@@ -114,7 +109,7 @@ fn clean(s: &Secret) -> Secret {
 pub fn write_backup(dir: &Path, context: &str, s: &Secret) -> Result<PathBuf, Error> {
     let stamp = OffsetDateTime::now_utc().format(STAMP).unwrap_or_default();
     let path = dir.join(format!("{}-{stamp}.json", file_safe(context)));
-    let text = serde_json::to_string_pretty(&clean(s)).unwrap_or_default() + "\n";
+    let text = fsio::pretty_json(&clean(s));
     fsio::write_atomic(&path, text.as_bytes(), Mode::Private, false)?;
     Ok(path)
 }
@@ -152,17 +147,26 @@ pub fn newest_backup(dir: &Path, context: &str) -> Result<PathBuf, Error> {
 pub fn parse_manifest(text: &str, source: &str) -> Result<Secret, Error> {
     let v: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(_) => serde_yaml::from_str(text)
-            .map_err(|e| Error::Bundle(format!("{source}: not a JSON or YAML Secret manifest ({e}); pipe in what cacerts-build prints")))?,
+        Err(_) => serde_yaml::from_str(text).map_err(|e| {
+            manifest_error(
+                source,
+                format!(
+                    "not a JSON or YAML Secret manifest ({e}); pipe in what cacerts-build prints"
+                ),
+            )
+        })?,
     };
     if v["kind"] != "Secret" || v["apiVersion"] != "v1" {
-        return Err(Error::Bundle(format!(
-            "{source}: expected a v1 Secret manifest (as cacerts-build prints), got kind {} apiVersion {}",
-            v["kind"], v["apiVersion"]
-        )));
+        return Err(manifest_error(
+            source,
+            format!(
+                "expected a v1 Secret manifest (as cacerts-build prints), got kind {} apiVersion {}",
+                v["kind"], v["apiVersion"]
+            ),
+        ));
     }
     let mut s: Secret = serde_json::from_value(v)
-        .map_err(|e| Error::Bundle(format!("{source}: not a valid Secret ({e})")))?;
+        .map_err(|e| manifest_error(source, format!("not a valid Secret ({e})")))?;
     // stringData is write-only on the server: fold it into data as the API server does.
     if let Some(sd) = s.string_data.take() {
         let data = s.data.get_or_insert_with(Default::default);
@@ -173,87 +177,116 @@ pub fn parse_manifest(text: &str, source: &str) -> Result<Secret, Error> {
     Ok(s)
 }
 
+fn manifest_error(source: &str, reason: String) -> Error {
+    Error::Manifest {
+        source_name: source.to_string(),
+        reason,
+    }
+}
+
 fn text<'a>(s: &'a Secret, key: &str, source: &str) -> Result<&'a str, Error> {
     let b = s.data.as_ref().and_then(|d| d.get(key)).ok_or_else(|| {
-        Error::Bundle(format!(
-            "{source}: the secret has no {key}; istiod needs {}; rebuild it with cacerts-build",
-            match key {
-                "tls.crt" | "tls.key" | "ca.crt" => "tls.crt, tls.key and ca.crt",
-                _ => "ca-cert.pem, ca-key.pem, root-cert.pem and cert-chain.pem",
-            }
-        ))
+        manifest_error(
+            source,
+            format!(
+                "the secret has no {key}; istiod needs {}; rebuild it with cacerts-build",
+                match key {
+                    "tls.crt" | "tls.key" | "ca.crt" => "tls.crt, tls.key and ca.crt",
+                    _ => "ca-cert.pem, ca-key.pem, root-cert.pem and cert-chain.pem",
+                }
+            ),
+        )
     })?;
     std::str::from_utf8(&b.0)
-        .map_err(|_| Error::Bundle(format!("{source}: {key} is not UTF-8 PEM text")))
+        .map_err(|_| manifest_error(source, format!("{key} is not UTF-8 PEM text")))
 }
 
 fn ders(v: &[Named]) -> Vec<&[u8]> {
     v.iter().map(|n| n.der.as_slice()).collect()
 }
 
+/// The secret's type, as the API server defaults it.
+fn secret_type(s: &Secret) -> &str {
+    s.type_.as_deref().unwrap_or("Opaque")
+}
+
 /// Validates the secret's content with the library's judge, and checks its entries
-/// are laid out as istiod reads them (the chain in order, the root alone).
+/// are laid out as istiod reads them (the chain in order, the root alone): the chain
+/// entry must hold what `cacerts-build` would write for the validated bundle.
 pub fn check_secret(s: &Secret, source: &str) -> Result<Verified, Error> {
     let has = |k: &str| s.data.as_ref().is_some_and(|d| d.contains_key(k));
     let at = |k: &str| format!("{source} key {k}");
-    let (cert, chain_above, root, key, listed) = if has("tls.crt")
-        || s.type_.as_deref() == Some("kubernetes.io/tls")
-    {
-        let crt = pemfile::parse_certificates(text(s, "tls.crt", source)?, &at("tls.crt"))?;
-        let root = pemfile::parse_one_certificate(text(s, "ca.crt", source)?, &at("ca.crt"))?;
-        let key = pemfile::parse_private_key(text(s, "tls.key", source)?, &at("tls.key"))?;
-        let mut above: Vec<Named> = crt[1..].to_vec();
-        above.push(root.clone());
-        (crt[0].clone(), above, root, key, crt)
+    let format = if has("tls.crt") || s.type_.as_deref() == Some("kubernetes.io/tls") {
+        Format::Tls
     } else {
-        let cert =
-            pemfile::parse_one_certificate(text(s, "ca-cert.pem", source)?, &at("ca-cert.pem"))?;
-        let key = pemfile::parse_private_key(text(s, "ca-key.pem", source)?, &at("ca-key.pem"))?;
-        let root = pemfile::parse_one_certificate(
-            text(s, "root-cert.pem", source)?,
-            &at("root-cert.pem"),
-        )?;
-        let chain =
-            pemfile::parse_certificates(text(s, "cert-chain.pem", source)?, &at("cert-chain.pem"))?;
-        let above: Vec<Named> = chain
-            .iter()
-            .filter(|c| c.der != cert.der)
-            .cloned()
-            .collect();
-        (cert, above, root, key, chain)
+        Format::Cacerts
+    };
+    let chain_key = match format {
+        Format::Tls => "tls.crt",
+        Format::Cacerts => "cert-chain.pem",
+    };
+    // The key's PEM text (cacerts::entries carries it as is) and the key itself.
+    let key = |k: &str| -> Result<_, Error> {
+        let pem = text(s, k, source)?;
+        Ok((pem, pemfile::parse_private_key(pem, &at(k))?))
+    };
+    let (cert, chain_above, root, (key_pem, key), listed) = match format {
+        Format::Tls => {
+            let crt = pemfile::parse_certificates(text(s, "tls.crt", source)?, &at("tls.crt"))?;
+            let root = pemfile::parse_one_certificate(text(s, "ca.crt", source)?, &at("ca.crt"))?;
+            let mut above: Vec<Named> = crt[1..].to_vec();
+            above.push(root.clone());
+            (crt[0].clone(), above, root, key("tls.key")?, crt)
+        }
+        Format::Cacerts => {
+            let cert = pemfile::parse_one_certificate(
+                text(s, "ca-cert.pem", source)?,
+                &at("ca-cert.pem"),
+            )?;
+            let key = key("ca-key.pem")?;
+            let root = pemfile::parse_one_certificate(
+                text(s, "root-cert.pem", source)?,
+                &at("root-cert.pem"),
+            )?;
+            let chain = pemfile::parse_certificates(
+                text(s, "cert-chain.pem", source)?,
+                &at("cert-chain.pem"),
+            )?;
+            let above: Vec<Named> = chain
+                .iter()
+                .filter(|c| c.der != cert.der)
+                .cloned()
+                .collect();
+            (cert, above, root, key, chain)
+        }
     };
     let v = crate::steps::validate(
         &Candidate {
-            cert: cert.clone(),
+            cert,
             chain: chain_above,
             root: Some(root),
             key: Some(key),
         },
         time::Duration::days(30),
     )?;
-    let tls = has("tls.crt");
-    let mut want: Vec<&[u8]> = vec![v.cert.as_slice()];
-    if tls {
-        want.extend(
-            v.chain
-                .iter()
-                .take(v.chain.len().saturating_sub(1))
-                .map(Vec::as_slice),
-        );
-    } else {
-        want.extend(v.chain.iter().map(Vec::as_slice));
-    }
-    if ders(&listed) != want {
-        let key = if tls { "tls.crt" } else { "cert-chain.pem" };
-        return Err(Error::Bundle(format!(
-            "{source} key {key}: not the CA certificate followed by each issuer {}, in order, once each; \
-             istiod would hand out a broken chain. Rebuild the manifest with cacerts-build",
-            if tls {
-                "below the root"
-            } else {
-                "up to the root"
-            }
-        )));
+    let wanted = cacerts::entries(&v, key_pem, format)
+        .into_iter()
+        .find(|e| e.name == chain_key)
+        .map(|e| pemfile::parse_certificates(&e.pem, chain_key))
+        .transpose()?
+        .unwrap_or_default();
+    if ders(&listed) != ders(&wanted) {
+        return Err(manifest_error(
+            &at(chain_key),
+            format!(
+                "not the CA certificate followed by each issuer {}, in order, once each; \
+                 istiod would hand out a broken chain. Rebuild the manifest with cacerts-build",
+                match format {
+                    Format::Tls => "below the root",
+                    Format::Cacerts => "up to the root",
+                }
+            ),
+        ));
     }
     Ok(v)
 }
@@ -295,7 +328,7 @@ pub fn apply(src: Source, o: &Options, say: Say) -> Result<Value, Error> {
 
 async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error> {
     let c = Cluster::connect(&o.target).await?;
-    let dir = backup_dir(o.backup_dir.as_deref());
+    let dir = &o.backup_dir;
     let (desired, source) = match &src {
         Source::Manifest(text) => {
             let s = parse_manifest(text, "standard input")?;
@@ -311,7 +344,7 @@ async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error>
         Source::Rollback(file) => {
             let path = match file {
                 Some(p) => p.clone(),
-                None => newest_backup(&dir, &c.context)?,
+                None => newest_backup(dir, &c.context)?,
             };
             let shown = path.display().to_string();
             let s = parse_manifest(&fsio::read_text(&path)?, &shown)?;
@@ -344,7 +377,7 @@ async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error>
     let mut desired = clean(&desired);
     desired.metadata.name = Some(name.clone());
     desired.metadata.namespace = Some(ns.clone());
-    let obj = Obj::new("Secret", "", "secrets", Some(&ns), Some(&name));
+    let obj = Obj::secret(&ns, &name);
     let api: Api<Secret> = Api::namespaced(c.client.clone(), &ns);
     let existing = api
         .get_opt(&name)
@@ -367,9 +400,8 @@ async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error>
         "restarted": [],
     });
 
-    let ty = |s: &Secret| s.type_.clone().unwrap_or_else(|| "Opaque".into());
     if let Some(e) = &existing
-        && ty(e) == ty(&desired)
+        && secret_type(e) == secret_type(&desired)
         && e.data == desired.data
     {
         say.note(&format!(
@@ -451,7 +483,7 @@ async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error>
     }
 
     if let Some(e) = &existing {
-        let path = write_backup(&dir, &c.context, e)?;
+        let path = write_backup(dir, &c.context, e)?;
         say.note(&format!(
             "{obj}: backed up to {} (0600: it holds the CA key)",
             path.display()
@@ -504,12 +536,8 @@ async fn write_secret(
     desired: &Secret,
     dry_run: bool,
 ) -> Result<&'static str, Error> {
-    let pp = PostParams {
-        dry_run,
-        field_manager: Some(super::tse::FIELD_MANAGER.into()),
-    };
+    let pp = post_params(dry_run);
     let name = desired.metadata.name.clone().unwrap_or_default();
-    let ty = |s: &Secret| s.type_.clone().unwrap_or_else(|| "Opaque".into());
     match existing {
         None => {
             api.create(&pp, desired)
@@ -517,7 +545,7 @@ async fn write_secret(
                 .map_err(|e| c.fail(e, "create", obj))?;
             Ok("created")
         }
-        Some(e) if ty(e) == ty(desired) => {
+        Some(e) if secret_type(e) == secret_type(desired) => {
             let mut d = desired.clone();
             d.metadata.resource_version = e.metadata.resource_version.clone();
             api.replace(&name, &pp, &d)
@@ -526,15 +554,7 @@ async fn write_secret(
             Ok("replaced")
         }
         Some(e) => {
-            let dp = DeleteParams {
-                dry_run,
-                preconditions: Some(Preconditions {
-                    uid: e.metadata.uid.clone(),
-                    resource_version: e.metadata.resource_version.clone(),
-                }),
-                ..DeleteParams::default()
-            };
-            api.delete(&name, &dp)
+            api.delete(&name, &delete_params(&e.metadata, dry_run))
                 .await
                 .map_err(|e| c.fail(e, "delete", obj))?;
             // In a dry run the old object is still there, so a dry-run create would only

@@ -14,6 +14,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, PatchParams, PostParams, Preconditions};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
@@ -49,6 +51,39 @@ impl Say {
     /// One line on stderr.
     pub fn note(&self, msg: &str) {
         crate::cli::note(self.0, msg);
+    }
+}
+
+/// The field manager our writes are recorded under.
+pub const FIELD_MANAGER: &str = "pca-mesh";
+
+/// A patch recorded under [`FIELD_MANAGER`] (only asked about with `dry_run`).
+pub(crate) fn patch_params(dry_run: bool) -> PatchParams {
+    PatchParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    }
+}
+
+/// A create or replace recorded under [`FIELD_MANAGER`] (only asked about with `dry_run`).
+pub(crate) fn post_params(dry_run: bool) -> PostParams {
+    PostParams {
+        dry_run,
+        field_manager: Some(FIELD_MANAGER.into()),
+    }
+}
+
+/// Deletion only of the very object we looked at (and backed up): its uid and
+/// resourceVersion are preconditions.
+pub(crate) fn delete_params(looked_at: &ObjectMeta, dry_run: bool) -> DeleteParams {
+    DeleteParams {
+        dry_run,
+        preconditions: Some(Preconditions {
+            uid: looked_at.uid.clone(),
+            resource_version: looked_at.resource_version.clone(),
+        }),
+        ..DeleteParams::default()
     }
 }
 
@@ -227,6 +262,33 @@ impl Obj {
             namespace: ns.map(str::to_string),
             name: name.map(str::to_string),
         }
+    }
+
+    /// A Secret.
+    pub fn secret(ns: &str, name: &str) -> Obj {
+        Obj::new("Secret", "", "secrets", Some(ns), Some(name))
+    }
+
+    /// A TSE ManagementPlane; without a name, those of the namespace.
+    pub fn management_plane(ns: &str, name: Option<&str>) -> Obj {
+        Obj::new(
+            "ManagementPlane",
+            tse::GROUP,
+            "managementplanes",
+            Some(ns),
+            name,
+        )
+    }
+
+    /// A TSE ControlPlane.
+    pub fn control_plane(ns: &str, name: &str) -> Obj {
+        Obj::new(
+            "ControlPlane",
+            tse::GROUP,
+            "controlplanes",
+            Some(ns),
+            Some(name),
+        )
     }
 
     /// The resource as RBAC and the API name it: `secrets`, `deployments.apps`.

@@ -10,13 +10,13 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Cluster, Obj, Say};
+use super::{Cluster, Obj, Say, patch_params};
 use crate::error::Error;
 
 /// The annotation `kubectl rollout restart` sets.
@@ -63,6 +63,11 @@ impl Kind {
         }
     }
 
+    /// An object of this kind; without a name, those of the namespace (or of all).
+    fn obj(self, ns: Option<&str>, name: Option<&str>) -> Obj {
+        Obj::new(self.name(), "apps", self.plural(), ns, name)
+    }
+
     fn resource(self) -> ApiResource {
         ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk("apps", "v1", self.name()),
@@ -90,13 +95,7 @@ impl fmt::Display for Workload {
 
 impl Workload {
     fn obj(&self) -> Obj {
-        Obj::new(
-            self.kind.name(),
-            "apps",
-            self.kind.plural(),
-            Some(&self.namespace),
-            Some(&self.name),
-        )
+        self.kind.obj(Some(&self.namespace), Some(&self.name))
     }
 
     fn api(&self, c: &Cluster) -> Api<DynamicObject> {
@@ -108,7 +107,7 @@ impl Workload {
 pub(crate) async fn istiods(c: &Cluster, namespace: &str) -> Result<Vec<Workload>, Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(c.client.clone(), namespace, &Kind::Deployment.resource());
-    let what = Obj::new("Deployment", "apps", "deployments", Some(namespace), None);
+    let what = Kind::Deployment.obj(Some(namespace), None);
     let list = api
         .list(&ListParams::default().labels("app=istiod"))
         .await
@@ -179,7 +178,7 @@ pub(crate) async fn mesh_workloads(c: &Cluster) -> Result<Vec<Workload>, Error> 
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &kind.resource());
-        let what = Obj::new(kind.name(), "apps", kind.plural(), None, None);
+        let what = kind.obj(None, None);
         let list = api
             .list(&ListParams::default())
             .await
@@ -263,13 +262,8 @@ pub(crate) async fn restart(
     dry_run: bool,
 ) -> Result<(), Error> {
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}});
-    let pp = PatchParams {
-        dry_run,
-        field_manager: Some(super::tse::FIELD_MANAGER.into()),
-        ..PatchParams::default()
-    };
     w.api(c)
-        .patch(&w.name, &pp, &Patch::Strategic(&patch))
+        .patch(&w.name, &patch_params(dry_run), &Patch::Strategic(&patch))
         .await
         .map_err(|e| c.fail(e, "patch", &w.obj()))?;
     Ok(())
@@ -351,6 +345,23 @@ fn rollout_state(kind: Kind, o: &Value) -> Result<Option<String>, String> {
     Ok(None)
 }
 
+/// The terminal spinner of [`wait`], cleared however the wait ends.
+struct Spinner(indicatif::ProgressBar);
+
+impl Spinner {
+    fn start() -> Spinner {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(120));
+        Spinner(b)
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// Waits until every workload has rolled out, or `deadline` passes; progress on stderr
 /// (a spinner on a terminal, a line per change otherwise).
 pub(crate) async fn wait(
@@ -360,11 +371,7 @@ pub(crate) async fn wait(
     say: Say,
 ) -> Result<(), Error> {
     let deadline = Instant::now() + limit;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.enable_steady_tick(Duration::from_millis(120));
-        b
-    });
+    let bar = std::io::stderr().is_terminal().then(Spinner::start);
     let mut pending: Vec<(Workload, Option<String>)> =
         ws.iter().map(|w| (w.clone(), None)).collect();
     let mut delay = Duration::from_millis(200);
@@ -379,9 +386,6 @@ pub(crate) async fn wait(
             let v = serde_json::to_value(&o).unwrap_or_default();
             match rollout_state(w.kind, &v) {
                 Err(why) => {
-                    if let Some(b) = &bar {
-                        b.finish_and_clear();
-                    }
                     return Err(Error::Cluster(format!(
                         "the rollout of {w} failed: {why}; see kubectl -n {} describe {} {}",
                         w.namespace,
@@ -392,7 +396,7 @@ pub(crate) async fn wait(
                 Ok(None) => {
                     let msg = format!("{w}: rolled out");
                     match &bar {
-                        Some(b) => b.println(format!("{}: {msg}", say.0)),
+                        Some(b) => b.0.println(format!("{}: {msg}", say.0)),
                         None => say.note(&msg),
                     }
                 }
@@ -400,7 +404,7 @@ pub(crate) async fn wait(
                     if last.as_deref() != Some(why.as_str()) {
                         let msg = format!("waiting for {w}: {why}");
                         match &bar {
-                            Some(b) => b.set_message(msg),
+                            Some(b) => b.0.set_message(msg),
                             None => say.note(&msg),
                         }
                     }
@@ -410,15 +414,9 @@ pub(crate) async fn wait(
         }
         pending = still;
         if pending.is_empty() {
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
             return Ok(());
         }
         if Instant::now() >= deadline {
-            if let Some(b) = &bar {
-                b.finish_and_clear();
-            }
             let waiting: Vec<String> = pending
                 .iter()
                 .map(|(w, why)| format!("{w} ({})", why.as_deref().unwrap_or("not rolled out")))

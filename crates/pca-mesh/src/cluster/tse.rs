@@ -8,69 +8,81 @@
 //! permission is found before anything has been changed.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{Api, DynamicObject, ListParams, Patch};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use super::{Change, Cluster, Obj, Say, Target, block_on, diff, install};
+use super::{
+    Change, Cluster, Obj, Say, Target, block_on, delete_params, diff, install, patch_params,
+};
 use crate::error::Error;
 
 /// The TSE install API group.
 pub const GROUP: &str = "install.tetrate.io";
 /// Its version.
 pub const VERSION: &str = "v1alpha1";
+/// The namespace of the ManagementPlane unless told otherwise.
+pub const MANAGEMENT_PLANE_NAMESPACE: &str = "tse";
+/// The namespace of the ControlPlane unless told otherwise.
+pub const CONTROL_PLANE_NAMESPACE: &str = "istio-system";
+/// The name of the ControlPlane unless told otherwise.
+pub const CONTROL_PLANE_NAME: &str = "controlplane";
 /// The ManagementPlane patch (guide, step 1).
-pub const MANAGEMENT_PLANE_PATCH: &str =
-    r#"{"spec":{"certIssuer":{"clusterIntermediateCAs":null}}}"#;
+pub static MANAGEMENT_PLANE_PATCH: LazyLock<Value> =
+    LazyLock::new(|| json!({"spec": {"certIssuer": {"clusterIntermediateCAs": null}}}));
 /// The ControlPlane patch (guide, step 5).
-pub const CONTROL_PLANE_PATCH: &str =
-    r#"{"spec":{"components":{"xcp":{"centralProvidedCaCert":false}}}}"#;
-/// The field manager our writes are recorded under.
-pub const FIELD_MANAGER: &str = "pca-mesh";
+pub static CONTROL_PLANE_PATCH: LazyLock<Value> =
+    LazyLock::new(|| json!({"spec": {"components": {"xcp": {"centralProvidedCaCert": false}}}}));
 
-/// What `tse-disable` is asked for.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
+/// What `tse-disable management-plane` is asked for.
+#[derive(Clone, Debug)]
+pub struct ManagementPlaneOptions {
     /// The cluster.
     pub target: Target,
-    /// Namespace of the custom resource (default `tse` for the management plane,
-    /// `istio-system` for the control plane).
-    pub namespace: Option<String>,
-    /// Name of the custom resource (default: the single ManagementPlane in its
-    /// namespace; `controlplane`).
+    /// Namespace of the ManagementPlane ([`MANAGEMENT_PLANE_NAMESPACE`] in the tool).
+    pub namespace: String,
+    /// Its name; `None`: the single ManagementPlane in the namespace.
     pub name: Option<String>,
     /// Ask the server what would change, change nothing.
     pub dry_run: bool,
-    /// Control plane: leave TSE's `cacerts` in place.
-    pub keep_secret: bool,
-    /// Control plane: where the backup of TSE's `cacerts` goes (default `cacerts-backup`).
-    pub backup_dir: Option<PathBuf>,
 }
 
-fn crd(kind: &str, plural: &str) -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, VERSION, kind), plural)
+/// What `tse-disable control-plane` is asked for.
+#[derive(Clone, Debug)]
+pub struct ControlPlaneOptions {
+    /// The cluster.
+    pub target: Target,
+    /// Namespace of the ControlPlane ([`CONTROL_PLANE_NAMESPACE`] in the tool).
+    pub namespace: String,
+    /// Its name ([`CONTROL_PLANE_NAME`] in the tool).
+    pub name: String,
+    /// Ask the server what would change, change nothing.
+    pub dry_run: bool,
+    /// Leave TSE's `cacerts` in place.
+    pub keep_secret: bool,
+    /// Where the backup of TSE's `cacerts` goes ([`install::DEFAULT_BACKUP_DIR`] in the tool).
+    pub backup_dir: PathBuf,
+}
+
+/// The API resource of a TSE custom resource.
+fn crd(obj: &Obj) -> ApiResource {
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(GROUP, VERSION, obj.kind), obj.plural)
 }
 
 /// Patches the ManagementPlane so TSE stops issuing cluster intermediates; returns the
 /// JSON report.
-pub fn disable_management_plane(o: &Options, say: Say) -> Result<Value, Error> {
+pub fn disable_management_plane(o: &ManagementPlaneOptions, say: Say) -> Result<Value, Error> {
     block_on(async {
         let c = Cluster::connect(&o.target).await?;
-        let ns = o.namespace.clone().unwrap_or_else(|| "tse".into());
-        let ar = crd("ManagementPlane", "managementplanes");
-        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &ns, &ar);
+        let ns = &o.namespace;
+        let what = Obj::management_plane(ns, None);
+        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), ns, &crd(&what));
         let name = match &o.name {
             Some(n) => n.clone(),
             None => {
-                let what = Obj::new(
-                    "ManagementPlane",
-                    GROUP,
-                    "managementplanes",
-                    Some(&ns),
-                    None,
-                );
                 let list = api
                     .list(&ListParams::default())
                     .await
@@ -98,45 +110,27 @@ pub fn disable_management_plane(o: &Options, say: Say) -> Result<Value, Error> {
                 }
             }
         };
-        let obj = Obj::new(
-            "ManagementPlane",
-            GROUP,
-            "managementplanes",
-            Some(&ns),
-            Some(&name),
-        );
-        let plan = plan_patch(&c, &api, &obj, MANAGEMENT_PLANE_PATCH).await?;
-        let step = carry_out(&c, &api, &obj, plan, MANAGEMENT_PLANE_PATCH, o.dry_run, say).await?;
+        let obj = Obj::management_plane(ns, Some(&name));
+        let patch = &*MANAGEMENT_PLANE_PATCH;
+        let plan = plan_patch(&c, &api, &obj, patch).await?;
+        let step = carry_out(&c, &api, &obj, plan, patch, o.dry_run, say).await?;
         Ok(report(&c, o.dry_run, vec![step]))
     })?
 }
 
 /// Patches the ControlPlane so it stops taking TSE's intermediate, then backs up and
 /// deletes TSE's `cacerts` (unless `keep_secret`); returns the JSON report.
-pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
+pub fn disable_control_plane(o: &ControlPlaneOptions, say: Say) -> Result<Value, Error> {
     block_on(async {
         let c = Cluster::connect(&o.target).await?;
-        let ns = o.namespace.clone().unwrap_or_else(|| "istio-system".into());
-        let name = o.name.clone().unwrap_or_else(|| "controlplane".into());
-        let ar = crd("ControlPlane", "controlplanes");
-        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &ns, &ar);
-        let obj = Obj::new(
-            "ControlPlane",
-            GROUP,
-            "controlplanes",
-            Some(&ns),
-            Some(&name),
-        );
+        let obj = Obj::control_plane(&o.namespace, &o.name);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(c.client.clone(), &o.namespace, &crd(&obj));
+        let patch = &*CONTROL_PLANE_PATCH;
         // Every check and dry run first, so a refusal at any point leaves the cluster as it was.
-        let plan = plan_patch(&c, &api, &obj, CONTROL_PLANE_PATCH).await?;
+        let plan = plan_patch(&c, &api, &obj, patch).await?;
         let secrets: Api<Secret> = Api::namespaced(c.client.clone(), install::SECRET_NAMESPACE);
-        let sobj = Obj::new(
-            "Secret",
-            "",
-            "secrets",
-            Some(install::SECRET_NAMESPACE),
-            Some(install::SECRET_NAME),
-        );
+        let sobj = Obj::secret(install::SECRET_NAMESPACE, install::SECRET_NAME);
         let existing = secrets
             .get_opt(install::SECRET_NAME)
             .await
@@ -156,7 +150,7 @@ pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
             }
             Some(s) => {
                 secrets
-                    .delete(install::SECRET_NAME, &delete_params(s, true))
+                    .delete(install::SECRET_NAME, &delete_params(&s.metadata, true))
                     .await
                     .map_err(|e| c.fail(e, "delete", &sobj))?;
                 Some(s.clone())
@@ -164,10 +158,10 @@ pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
         };
         // The backup is written before the first change: a full disk stops us while
         // nothing has been touched yet.
-        let dir = install::backup_dir(o.backup_dir.as_deref());
+        let dir = &o.backup_dir;
         let backup = match &doomed {
             Some(s) if !o.dry_run => {
-                let path = install::write_backup(&dir, &c.context, s)?;
+                let path = install::write_backup(dir, &c.context, s)?;
                 say.note(&format!(
                     "{sobj}: backed up to {} (0600; it holds TSE's CA key)",
                     path.display()
@@ -176,8 +170,7 @@ pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
             }
             _ => None,
         };
-        let mut steps =
-            vec![carry_out(&c, &api, &obj, plan, CONTROL_PLANE_PATCH, o.dry_run, say).await?];
+        let mut steps = vec![carry_out(&c, &api, &obj, plan, patch, o.dry_run, say).await?];
         let step = match (doomed, backup) {
             (None, _) => json!({ "object": sobj.to_string(), "action": "unchanged" }),
             (Some(_), None) => {
@@ -189,7 +182,7 @@ pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
             }
             (Some(s), Some(path)) => {
                 secrets
-                    .delete(install::SECRET_NAME, &delete_params(&s, false))
+                    .delete(install::SECRET_NAME, &delete_params(&s.metadata, false))
                     .await
                     .map_err(|e| c.fail(e, "delete", &sobj))?;
                 say.note(&format!("{sobj}: deleted"));
@@ -201,38 +194,17 @@ pub fn disable_control_plane(o: &Options, say: Say) -> Result<Value, Error> {
     })?
 }
 
-/// Deletion only of the very object we looked at (and backed up).
-fn delete_params(s: &Secret, dry_run: bool) -> DeleteParams {
-    DeleteParams {
-        dry_run,
-        preconditions: Some(Preconditions {
-            uid: s.metadata.uid.clone(),
-            resource_version: s.metadata.resource_version.clone(),
-        }),
-        ..DeleteParams::default()
-    }
-}
-
-fn params(dry_run: bool) -> PatchParams {
-    PatchParams {
-        dry_run,
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..PatchParams::default()
-    }
-}
-
 /// What the patch would change, as the server computes it.
 async fn plan_patch(
     c: &Cluster,
     api: &Api<DynamicObject>,
     obj: &Obj,
-    patch: &str,
+    patch: &Value,
 ) -> Result<Vec<Change>, Error> {
     let name = obj.name.as_deref().unwrap_or_default();
     let before = api.get(name).await.map_err(|e| c.fail(e, "get", obj))?;
-    let p: Value = serde_json::from_str(patch).expect("the patches are JSON");
     let after = api
-        .patch(name, &params(true), &Patch::Merge(&p))
+        .patch(name, &patch_params(true), &Patch::Merge(patch))
         .await
         .map_err(|e| c.fail(e, "patch", obj))?;
     Ok(diff("", Some(&before.data), Some(&after.data)))
@@ -243,7 +215,7 @@ async fn carry_out(
     api: &Api<DynamicObject>,
     obj: &Obj,
     plan: Vec<Change>,
-    patch: &str,
+    patch: &Value,
     dry_run: bool,
     say: Say,
 ) -> Result<Value, Error> {
@@ -255,11 +227,10 @@ async fn carry_out(
     let action = if dry_run {
         "would patch"
     } else {
-        let p: Value = serde_json::from_str(patch).expect("the patches are JSON");
         api.patch(
             obj.name.as_deref().unwrap_or_default(),
-            &params(false),
-            &Patch::Merge(&p),
+            &patch_params(false),
+            &Patch::Merge(patch),
         )
         .await
         .map_err(|e| c.fail(e, "patch", obj))?;
