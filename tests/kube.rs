@@ -134,6 +134,11 @@ fn whole_sequence_idempotent_backup_and_rollback() {
         "{}",
         run.stderr
     );
+    assert!(
+        !run.stderr.contains("centralProvidedCaCert on"),
+        "no warning once the ControlPlane is patched: {}",
+        run.stderr
+    );
     let mp = json(&std::fs::read_to_string(d.join("mp.json")).unwrap());
     assert_eq!(mp["changed"], true);
     assert_eq!(
@@ -317,6 +322,13 @@ fn dry_run_changes_nothing() {
         .ok();
     let r = json(&ap.stdout);
     assert_eq!(r["secret"]["action"], "would replace");
+    assert!(
+        ap.stderr
+            .contains("ControlPlane istio-system/controlplane still has")
+            && ap.stderr.contains("tse-disable control-plane"),
+        "TSE would put its cacerts back: {}",
+        ap.stderr
+    );
     assert!(r["would_restart"].as_array().unwrap().len() >= 4, "{r}");
     // The dry runs did reach the server (so RBAC and validation were checked)...
     let reqs = fx.get("/_fixture/requests");

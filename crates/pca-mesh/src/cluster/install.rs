@@ -339,6 +339,12 @@ async fn apply_async(src: Source, o: &Options, say: Say) -> Result<Value, Error>
             for w in &v.warnings {
                 say.note(&format!("warning: {w}"));
             }
+            for cp in super::tse::still_central_ca(&c, SECRET_NAMESPACE).await {
+                say.note(&format!(
+                    "warning: {cp} still has spec.components.xcp.centralProvidedCaCert on, so TSE may put \
+                     its own cacerts back over this one; run `tse-disable control-plane` first"
+                ));
+            }
             (s, "standard input".to_string())
         }
         Source::Rollback(file) => {

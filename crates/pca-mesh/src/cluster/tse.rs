@@ -194,6 +194,27 @@ pub fn disable_control_plane(o: &ControlPlaneOptions, say: Say) -> Result<Value,
     })?
 }
 
+/// ControlPlanes in `namespace` that still have TSE hand out its own CA
+/// (`centralProvidedCaCert` not false): TSE may then put its `cacerts` back over ours.
+/// Where TSE is not installed, or the ControlPlanes may not be read, there is nothing to say.
+pub(crate) async fn still_central_ca(c: &Cluster, namespace: &str) -> Vec<String> {
+    let obj = Obj::control_plane(namespace, CONTROL_PLANE_NAME);
+    let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), namespace, &crd(&obj));
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return Vec::new();
+    };
+    list.items
+        .iter()
+        .filter(|cp| cp.data["spec"]["components"]["xcp"]["centralProvidedCaCert"] != json!(false))
+        .map(|cp| {
+            format!(
+                "ControlPlane {namespace}/{}",
+                cp.metadata.name.as_deref().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
 /// What the patch would change, as the server computes it.
 async fn plan_patch(
     c: &Cluster,
