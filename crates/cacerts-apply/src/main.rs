@@ -19,6 +19,8 @@ const TOOL: &str = "cacerts-apply";
 /// in order up to the root, validity, strength). It refuses a root different from the
 /// one the cluster trusts now (the root-cert.pem of the cacerts there) unless
 /// --allow-root-change: a new root breaks cross-cluster trust until every cluster has it.
+/// It warns while a TSE ControlPlane still has centralProvidedCaCert on (TSE could put
+/// its own cacerts back): run `tse-disable control-plane` first.
 ///
 /// An existing cacerts is first backed up to a file in --backup-dir, mode 0600, named
 /// <context>-<UTC time>.json (a Secret manifest; `kubectl apply -f` restores it too),
