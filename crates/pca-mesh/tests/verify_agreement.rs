@@ -14,15 +14,13 @@ use std::process::Command;
 
 use pca_mesh::pemfile::Named;
 use pca_mesh::verify::{Candidate, Fault, Judge, Options, verify};
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-};
+use rcgen::{CustomExtension, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
-fn now() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap()
+mod fixtures {
+    pub mod hierarchy;
 }
+use fixtures::hierarchy::*;
 
 /// A bundle as files would hold it: DERs and a PKCS#8 key.
 struct Case {
@@ -38,56 +36,6 @@ struct Case {
 }
 
 // ---- rcgen-made hierarchies ------------------------------------------------------
-
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    der: Vec<u8>,
-}
-
-fn params(cn: &str, is_ca: IsCa) -> CertificateParams {
-    let mut p = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, "Tetrateio");
-    dn.push(DnType::CommonName, cn);
-    p.distinguished_name = dn;
-    p.is_ca = is_ca;
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    p.not_before = now() - Duration::days(1);
-    p.not_after = now() + Duration::days(365);
-    p.use_authority_key_identifier_extension = true;
-    p
-}
-
-fn pathlen(n: u8) -> IsCa {
-    IsCa::Ca(BasicConstraints::Constrained(n))
-}
-
-fn root(cn: &str) -> Ca {
-    let p = params(cn, IsCa::Ca(BasicConstraints::Unconstrained));
-    let key = KeyPair::generate().unwrap();
-    let der = p.self_signed(&key).unwrap().der().to_vec();
-    Ca {
-        params: p,
-        key,
-        der,
-    }
-}
-
-fn issue(p: CertificateParams, issuer: &Ca) -> Ca {
-    let key = KeyPair::generate().unwrap();
-    let iss = Issuer::from_params(&issuer.params, &issuer.key);
-    let der = p.signed_by(&key, &iss).unwrap().der().to_vec();
-    Ca {
-        params: p,
-        key,
-        der,
-    }
-}
 
 fn case(name: &str, cert: &Ca, chain: &[&Ca], root: &Ca, expect: Option<Fault>) -> Case {
     Case {

@@ -4,91 +4,26 @@
 //! nothing does).
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    CustomExtension, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
 };
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use super::*;
+
+#[path = "../../tests/fixtures/hierarchy.rs"]
+mod hierarchy;
+use hierarchy::*;
 
 const CERT: &str = "ca-cert.pem";
 const CHAIN: &str = "chain.pem";
 const ROOT: &str = "root-cert.pem";
 const KEY: &str = "ca-key.pem";
 
-fn now() -> OffsetDateTime {
-    // Whole seconds: certificates cannot carry sub-second times.
-    OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp())
-        .expect("valid time")
-}
-
 fn opts() -> Options {
     Options {
         now: now(),
         warn_within: Duration::days(30),
     }
-}
-
-/// A certificate with the parameters and key that made it, so it can issue more.
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    der: Vec<u8>,
-}
-
-fn params(cn: &str, is_ca: IsCa) -> CertificateParams {
-    let mut p = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::OrganizationName, "Tetrateio");
-    dn.push(DnType::CommonName, cn);
-    p.distinguished_name = dn;
-    p.is_ca = is_ca;
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    p.not_before = now() - Duration::days(1);
-    p.not_after = now() + Duration::days(365);
-    // -x509_strict wants an AKI on every certificate below the root; rcgen omits it by default.
-    p.use_authority_key_identifier_extension = true;
-    p
-}
-
-fn pathlen(n: u8) -> IsCa {
-    IsCa::Ca(BasicConstraints::Constrained(n))
-}
-
-fn unconstrained() -> IsCa {
-    IsCa::Ca(BasicConstraints::Unconstrained)
-}
-
-fn root_with(p: CertificateParams) -> Ca {
-    let key = KeyPair::generate().expect("key");
-    let der = p.self_signed(&key).expect("self-signed").der().to_vec();
-    Ca {
-        params: p,
-        key,
-        der,
-    }
-}
-
-fn root(cn: &str) -> Ca {
-    root_with(params(cn, unconstrained()))
-}
-
-fn issue_with(p: CertificateParams, key: KeyPair, issuer: &Ca) -> Ca {
-    let iss = Issuer::from_params(&issuer.params, &issuer.key);
-    let der = p.signed_by(&key, &iss).expect("signed").der().to_vec();
-    Ca {
-        params: p,
-        key,
-        der,
-    }
-}
-
-fn issue(p: CertificateParams, issuer: &Ca) -> Ca {
-    issue_with(p, KeyPair::generate().expect("key"), issuer)
 }
 
 fn named(source: &str, der: &[u8]) -> Named {
